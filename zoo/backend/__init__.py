@@ -1,0 +1,41 @@
+"""The multi-backend training core: the only place in the zoo with per-backend code.
+
+Keras 3 has no portable `grad`. These three functions give one, so that every
+method's `train_step` is written once with `keras.ops` and runs unchanged on
+TensorFlow, JAX and PyTorch:
+
+- `value_and_grad(fn, variables)(*args)` -> `((loss, aux), grads)`.
+- `input_gradient(fn, x)`: d sum(fn(x)) / dx, itself differentiable (for
+  gradient penalties such as WGAN-GP, DRAGAN, R1).
+- `portable_step(step)`: adapts a generic `train_step(self, data)` /
+  `test_step(self, data)` to the calling convention of Keras' trainer on this
+  backend (on JAX: `step(state, data) -> (logs, state)`, run statelessly).
+"""
+
+import keras
+
+_BACKEND = keras.backend.backend()
+
+if _BACKEND == "tensorflow":
+    from zoo.backend import tensorflow_backend as _impl
+elif _BACKEND == "jax":
+    from zoo.backend import jax_backend as _impl
+elif _BACKEND == "torch":
+    from zoo.backend import torch_backend as _impl
+else:
+    raise ImportError(
+        f"The zoo runs on the 'tensorflow', 'jax' and 'torch' Keras backends; "
+        f"KERAS_BACKEND is {_BACKEND!r}. Set KERAS_BACKEND before importing keras."
+    )
+
+value_and_grad = _impl.value_and_grad
+input_gradient = _impl.input_gradient
+portable_step = _impl.portable_step
+
+
+def name():
+    """The Keras backend this process runs on ('tensorflow', 'jax' or 'torch')."""
+    return _BACKEND
+
+
+__all__ = ["value_and_grad", "input_gradient", "portable_step", "name"]

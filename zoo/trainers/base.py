@@ -1,0 +1,88 @@
+"""The base every zoo model stands on: portable steps, loss trackers, a NaN guard."""
+
+import math
+
+import keras
+
+from zoo import backend
+from zoo.errors import TrainingDiverged
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops `fit` at the first non-finite logged value, naming the step.
+
+    It raises at once from the batch callback, so `on_epoch_end` never runs for
+    the diverged epoch: a `ModelCheckpoint` or `BackupAndRestore` keeps the last
+    good checkpoint instead of writing a NaN model over it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        for key, value in (logs or {}).items():
+            value = float(value)
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"'{key}' became {value} at epoch {self.epoch + 1}, batch {batch + 1} "
+                    f"(step {self.step} of this fit). Training stopped; checkpoints written "
+                    "before this step are kept. Try a lower learning rate, and check the data."
+                )
+
+
+class ZooModel(keras.Model):
+    """A `keras.Model` whose `train_step`/`test_step` are written once for all backends.
+
+    Subclasses write `train_step(self, data)` and `test_step(self, data)` with
+    `keras.ops` and `zoo.backend.value_and_grad`; the class adapts them to the
+    calling convention of Keras' trainer on the running backend. Each name in
+    `tracked` gets a `keras.metrics.Mean`, so `fit` logs and callbacks see it.
+    """
+
+    tracked = ("loss",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("train_step", "test_step"):
+            step = cls.__dict__.get(name)
+            if step is not None and not getattr(step, "_zoo_portable", False):
+                setattr(cls, name, backend.portable_step(step))
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.tracked]
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    def update_trackers(self, terms):
+        """Add this batch's loss terms to the running means; return the logs."""
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def check_inputs(self, x):
+        """Validate user data before training; models with image inputs override this."""
+        return x
+
+    def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kwargs):
+        x = self._checked(x)
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = tuple(self._checked(v) if i == 0 else v
+                                    for i, v in enumerate(validation_data))
+        elif validation_data is not None:
+            validation_data = self._checked(validation_data)
+        callbacks = [NaNGuard()] + list(callbacks or [])
+        return super().fit(x, y, *args, callbacks=callbacks,
+                           validation_data=validation_data, **kwargs)
+
+    def _checked(self, x):
+        # Arrays are checked here; tf.data pipelines and generators are the caller's.
+        return self.check_inputs(x) if hasattr(x, "__array__") else x
