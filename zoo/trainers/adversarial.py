@@ -115,6 +115,10 @@ class AdversarialModel(ZooModel):
         self.n_critic = int(n_critic)
         super().compile(optimizer=group, **kwargs)
 
+    def compile_for_finetuning(self):
+        self.compile(optimizers={name: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+                                 for name in self.players}, n_critic=self.n_critic)
+
     def get_compile_config(self):
         if not self.compiled:
             return None

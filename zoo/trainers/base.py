@@ -68,6 +68,10 @@ class ZooModel(keras.Model):
             tracker.update_state(terms[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
+    def compile_for_finetuning(self):
+        """Compile with the optimizer a loaded checkpoint fine-tunes with by default."""
+        self.compile(optimizer=keras.optimizers.Adam(1e-4))
+
     def check_inputs(self, x):
         """Validate user data before training; models with image inputs override this."""
         return x

@@ -1,0 +1,67 @@
+"""What every recipe does around its method: arguments, provenance, results JSON."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def base_parser(description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny settings (< 1 min); writes under logs/ unless --out is given")
+    parser.add_argument("--out", type=Path, default=None, help="checkpoint folder to write")
+    parser.add_argument("--results", type=Path, default=None, help="results JSON to write")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 or 2")
+    return parser
+
+
+def outputs(args, name):
+    """Checkpoint and results paths: the bundled ones for full runs, logs/ for --quick."""
+    if args.quick:
+        scratch = ROOT / "logs" / f"{name}_quick"
+        return args.out or scratch / name, args.results or scratch / f"{name}.json"
+    return args.out or ROOT / "checkpoints" / name, args.results or ROOT / "results" / f"{name}.json"
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def command_line():
+    return " ".join(["python", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+
+
+def verbosity(value):
+    return value if value == "auto" else int(value)
+
+
+class Stopwatch:
+    def __init__(self):
+        self.start = time.time()
+
+    @property
+    def seconds(self):
+        return round(time.time() - self.start, 1)
+
+
+def write_json(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
