@@ -80,27 +80,6 @@ def source(tmp_path, monkeypatch):
 # -- real MNIST ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def real_tfds_dir():
-    """TFDS data dir for real MNIST, kept across runs so it is imported only once.
-
-    Skips without `$ZOO_DATA_DIR`, except on CI, where missing data is a failure.
-    """
-    source_dir = os.environ.get("ZOO_DATA_DIR")
-    if not source_dir or not os.path.isfile(
-        os.path.join(source_dir, "mnist", "t10k-images-idx3-ubyte.gz")
-    ):
-        message = (
-            f"real MNIST needs ZOO_DATA_DIR set to a folder laid out like shared/data "
-            f"(got {source_dir!r})"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.environ.get("ZOO_TFDS_DIR") or os.path.join(cache, "keras-zoo", "tensorflow_datasets")
-
-
 def test_real_mnist_test_split(real_tfds_dir):
     images, labels = zoo.data.load("mnist", "test", data_dir=real_tfds_dir)
     assert images.shape == (10000, 28, 28, 1) and images.dtype == np.float32

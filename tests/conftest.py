@@ -1,0 +1,43 @@
+"""Shared fixtures. Each Keras backend runs this suite in its own process (tools/run_tests.py)."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def real_tfds_dir():
+    """TFDS data dir for real MNIST, kept across runs so it is imported only once.
+
+    Skips without `$ZOO_DATA_DIR`, except on CI, where missing data is a failure.
+    """
+    source_dir = os.environ.get("ZOO_DATA_DIR")
+    if not source_dir or not os.path.isfile(os.path.join(source_dir, "mnist", "t10k-images-idx3-ubyte.gz")):
+        message = f"real MNIST needs ZOO_DATA_DIR set to a folder laid out like shared/data (got {source_dir!r})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("ZOO_TFDS_DIR") or os.path.join(cache, "keras-zoo", "tensorflow_datasets")
+
+
+@pytest.fixture(scope="session")
+def mnist_test(real_tfds_dir):
+    """Real MNIST test images (10000, 28, 28, 1) float32 in [0, 1] and labels."""
+    import zoo.data
+
+    return zoo.data.load("mnist", "test", data_dir=real_tfds_dir)
+
+
+@pytest.fixture
+def digits(mnist_test):
+    """512 real digits: enough for a VAE to make progress in a few steps."""
+    return mnist_test[0][:512]
+
+
+def max_abs_diff(a, b):
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b, strict=True))
