@@ -37,7 +37,7 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def save_checkpoint(model, path, metadata, overwrite=False):
+def save_checkpoint(model, path, metadata, overwrite=False, repo_id=None):
     """Write `model` as a checkpoint folder at `path`; returns the path.
 
     `metadata` is the zoo's part of metadata.json (name, description, metrics,
@@ -45,7 +45,8 @@ def save_checkpoint(model, path, metadata, overwrite=False):
     sha256 are added here. Checkpoints hold weights, not optimizer state: a
     fresh copy of the model, never compiled, is what gets written. The folder is written next to `path` and renamed
     into place, so an interrupted save never leaves a broken checkpoint, and
-    an existing one is replaced only with `overwrite=True`.
+    an existing one is replaced only with `overwrite=True`. `repo_id` is the
+    Hub repository the model card's loading snippet points at.
     """
     from zoo import __version__
     from zoo.cards import render_card
@@ -70,7 +71,7 @@ def save_checkpoint(model, path, metadata, overwrite=False):
             "weights_sha256": sha256(staging / WEIGHTS_FILE),
         }
         (staging / METADATA_FILE).write_text(json.dumps(keras_metadata, indent=2, sort_keys=True) + "\n")
-        (staging / CARD_FILE).write_text(render_card(keras_metadata))
+        (staging / CARD_FILE).write_text(render_card(keras_metadata, repo_id=repo_id))
         _replace_dir(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

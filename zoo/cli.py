@@ -1,13 +1,20 @@
-"""The `zoo` command: list models, sample from one, regenerate model cards.
+"""The `zoo` command: list, load, sample, fine-tune and publish models; regenerate model cards.
 
     zoo list
     zoo sample vae_mnist --n 64 --out samples.png
+    zoo sample hf://my-org/my-vae --revision v1
+    zoo load hf://my-org/my-vae
+    zoo finetune vae_mnist --data ./my_images --epochs 5 --out ./my_vae
+    zoo publish ./my_vae my-org/my-vae
     zoo cards [--check]
 """
 
 import argparse
 import math
+import os
 import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the CLI
 
 
 def _list(args):
@@ -26,12 +33,43 @@ def _sample(args):
 
     if args.n < 1:
         raise SystemExit(f"zoo sample: --n must be a positive number of images; got {args.n}")
-    model = zoo.load(args.model, compile=False)
+    model = zoo.load(args.model, revision=args.revision, compile=False)
     if not hasattr(model, "sample"):
         raise SystemExit(f"zoo sample: {args.model} does not generate images (it has no sample method)")
     images = model.sample(args.n, seed=args.seed)
     path = save_image_grid(images, args.out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
     print(f"wrote {args.n} samples of {args.model} to {path}")
+    return 0
+
+
+def _load(args):
+    import zoo
+
+    model = zoo.load(args.model, revision=args.revision, compile=False)
+    meta = model.zoo_metadata
+    print(f"{meta['name']}: {meta['description']}")
+    print(f"  class {type(model).__name__}, {model.count_params():,} parameters, from {meta.get('source', args.model)}")
+    for metric in meta.get("metrics") or []:
+        print(f"  {metric.get('name', metric['key'])}: {metric['value']} {metric.get('unit', '')}".rstrip())
+    return 0
+
+
+def _finetune(args):
+    from zoo.finetune import finetune
+
+    out = finetune(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                   validation_split=args.validation_split, learning_rate=args.learning_rate,
+                   resize=args.resize, revision=args.revision, seed=args.seed, overwrite=args.overwrite,
+                   command=" ".join(["zoo", *args.argv]))
+    print(f"wrote the fine-tuned checkpoint {out}")
+    return 0
+
+
+def _publish(args):
+    from zoo import hub
+
+    url = hub.publish(args.checkpoint, args.repo_id, private=args.private, commit_message=args.message)
+    print(f"published {args.checkpoint} to hf://{hub.repo_id_from(args.repo_id)} ({url})")
     return 0
 
 
@@ -53,7 +91,34 @@ def main(argv=None):
     sample.add_argument("--out", default="samples.png", help="PNG file to write")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--nrow", type=int, default=None, help="images per row (default: square grid)")
+    sample.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
     sample.set_defaults(run=_sample)
+
+    load = commands.add_parser("load", help="load a model (fills the HF cache for hf:// ids) and describe it")
+    load.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
+    load.add_argument("--revision", default=None)
+    load.set_defaults(run=_load)
+
+    tune = commands.add_parser("finetune", help="fine-tune a model on a folder of images; resumable")
+    tune.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
+    tune.add_argument("--data", required=True, help="folder of image files")
+    tune.add_argument("--out", required=True, help="checkpoint folder to write")
+    tune.add_argument("--epochs", type=int, default=5)
+    tune.add_argument("--batch-size", type=int, default=64)
+    tune.add_argument("--validation-split", type=float, default=0.1)
+    tune.add_argument("--learning-rate", type=float, default=1e-4)
+    tune.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+    tune.add_argument("--revision", default=None)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--overwrite", action="store_true", help="replace an existing --out checkpoint")
+    tune.set_defaults(run=_finetune)
+
+    publish = commands.add_parser("publish", help="upload a checkpoint folder to the Hugging Face Hub")
+    publish.add_argument("checkpoint", help="checkpoint folder, e.g. ./my_vae or checkpoints/vae_mnist")
+    publish.add_argument("repo_id", help="namespace/name on the Hub")
+    publish.add_argument("--private", action="store_true")
+    publish.add_argument("--message", default=None, help="commit message")
+    publish.set_defaults(run=_publish)
 
     cards = commands.add_parser("cards", help="regenerate MODEL_CARDS.md and every checkpoint's README.md")
     cards.add_argument("--root", default=".")
@@ -61,7 +126,14 @@ def main(argv=None):
     cards.set_defaults(run=_cards)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    from zoo.errors import ZooError
+
+    try:
+        return args.run(args)
+    except (ZooError, FileExistsError, ValueError) as error:
+        print(f"zoo {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
