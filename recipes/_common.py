@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from zoo.io import write_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -59,9 +61,4 @@ class Stopwatch:
 
 
 def write_json(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

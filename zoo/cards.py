@@ -17,11 +17,11 @@ import argparse
 import json
 import math
 import numbers
-import os
 import re
 import sys
-import uuid
 from pathlib import Path
+
+from zoo.io import write_atomic
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = (
@@ -97,7 +97,7 @@ def write_cards(root="."):
     """
     files = _planned_files(root)
     for path, text in files.items():
-        _write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"))
     return list(files)
 
 
@@ -398,19 +398,6 @@ def _planned_files(root):
     files[root / MODEL_CARDS_FILE] = render_model_cards(metadatas)
     return files
 
-
-def _write_atomic(path, data):
-    """Writes bytes via a temporary file in the same folder, so a reader never sees half a file."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,13 @@ without a plotting library.
 
 import math
 import operator
-import os
-import uuid
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from zoo.errors import InputError
+from zoo.io import write_atomic
 
 # The ten "tab10" colours: distinct, and readable on white.
 PALETTE = (
@@ -236,20 +234,4 @@ def _save_png(pixels, path):
         pixels = pixels[..., 0]
     buffer = BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
-    return _write_atomic(path, buffer.getvalue())
-
-
-def _write_atomic(path, data):
-    """Writes bytes via a temporary file in the same folder, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, buffer.getvalue())
