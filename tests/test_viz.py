@@ -96,7 +96,7 @@ def test_interrupted_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypat
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(viz.os, "replace", fail)
+    monkeypatch.setattr("zoo.io.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         viz.save_image_grid(np.zeros((2, 4, 4)), path)
     assert path.read_bytes() == b"old picture"
