@@ -10,6 +10,7 @@ The official copies live under the organisation named by `$ZOO_HUB_ORG`
 (default `keras-zoo`); nothing is claimed to be published there that was not.
 """
 
+import importlib
 import json
 import os
 import re
@@ -61,7 +62,7 @@ def download(repo_id, revision=None):
         raise CheckpointError(
             f"Hub repository {repo_id} was not found. Check the name; if it is private, log in "
             "with `hf auth login` or set HF_TOKEN.") from None
-    except (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, OSError) as e:
+    except (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, *_transport_errors()) as e:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         reason = "HF_HUB_OFFLINE is set" if offline else "the Hub could not be reached"
         raise CheckpointError(
@@ -127,9 +128,21 @@ def publish(model_or_folder, repo_id, *, metadata=None, private=False, token=Non
                     f"the Hub refused to let you write to {repo_id} (HTTP {status}): log in with "
                     "`hf auth login`, or set HF_TOKEN to a token with write access.") from None
             raise CheckpointError(f"publishing to {repo_id} failed: {e}") from None
-        except OSError as e:
+        except _transport_errors() as e:
             raise CheckpointError(f"publishing to {repo_id} failed: the Hub could not be reached ({e}).") from None
     return commit.commit_url
+
+
+def _transport_errors():
+    """Connection-level failures of whichever HTTP library this huggingface_hub uses."""
+    found = [OSError]
+    for module, name in (("httpx2", "TransportError"), ("httpx", "TransportError"),
+                         ("requests", "ConnectionError")):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
 
 
 def _publish_metadata(model, metadata):

@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hub_fixtures import _env_for
+from hub_server import serve_hub
+
 BACKENDS = ("tensorflow", "jax", "torch")
 WORKER = Path(__file__).with_name("worker.py")
 ROOT = WORKER.parent.parent.parent
+HUB_REPO = "cross/vae"
 
 
-def run_worker(backend, *args):
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+def run_worker(backend, *args, env=None):
+    env = {**os.environ, **(env or {}), "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, str(WORKER), *map(str, args)], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{backend} worker failed:\n{result.stderr[-4000:]}"
@@ -29,9 +33,12 @@ def runs(tmp_path_factory):
     for backend in BACKENDS:
         (root / backend).mkdir()
         run_worker(backend, "train_and_save", root / backend)
-    checkpoints = [root / b / "vae" for b in BACKENDS]
-    for backend in BACKENDS:
-        run_worker(backend, "load", *checkpoints, root / backend / "loaded.npz")
+    with serve_hub(root) as hub:
+        hub_env = _env_for(hub, root / "hf_home")
+        run_worker("torch", "publish", root / "jax" / "vae", HUB_REPO, env=hub_env)
+        refs = [f"{b}={root / b / 'vae'}" for b in BACKENDS] + [f"hub=hf://{HUB_REPO}"]
+        for backend in BACKENDS:
+            run_worker(backend, "load", *refs, root / backend / "loaded.npz", env=hub_env)
     return root
 
 
@@ -49,9 +56,10 @@ def test_one_wgan_gp_step_gives_the_same_weights_on_every_backend(runs):
                                        err_msg=f"{backend} vs tensorflow, weight {name}")
 
 
-@pytest.mark.parametrize("saved_on", BACKENDS)
+@pytest.mark.parametrize("saved_on", BACKENDS + ("hub",))
 def test_a_checkpoint_saved_on_one_backend_loads_on_the_others(runs, saved_on):
-    expected = np.load(runs / saved_on / "vae_logits.npy")
+    """'hub': saved on jax, published from torch to a local Hub, downloaded by each backend."""
+    expected = np.load(runs / ("jax" if saved_on == "hub" else saved_on) / "vae_logits.npy")
     for loaded_on in BACKENDS:
         got = np.load(runs / loaded_on / "loaded.npz")[saved_on]
         np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0,

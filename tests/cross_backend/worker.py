@@ -1,7 +1,8 @@
 """Runs on one Keras backend (KERAS_BACKEND) for the cross-backend tests.
 
     python worker.py train_and_save OUT_DIR   # one WGAN-GP step from fixed weights; save a VAE checkpoint
-    python worker.py load CKPT... OUT_NPZ     # decode_logits of a fixed z for each checkpoint
+    python worker.py publish CKPT REPO_ID     # zoo.publish a checkpoint folder to the Hub at HF_ENDPOINT
+    python worker.py load LABEL=REF... OUT    # decode_logits of a fixed z for each checkpoint (folder or hf://)
 """
 
 import sys
@@ -65,14 +66,17 @@ def train_and_save(out_dir):
     np.save(out_dir / "vae_logits.npy", vae.decode_logits(fixed_z()))
 
 
-def load(paths, out):
-    np.savez(out, **{Path(p).parent.name: zoo.load(p).decode_logits(fixed_z()) for p in paths})
+def load(refs, out):
+    labelled = dict(ref.split("=", 1) for ref in refs)
+    np.savez(out, **{label: zoo.load(ref).decode_logits(fixed_z()) for label, ref in labelled.items()})
 
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "train_and_save":
         train_and_save(*args)
+    elif command == "publish":
+        zoo.publish(*args)
     elif command == "load":
         load(args[:-1], args[-1])
     else:
