@@ -318,3 +318,19 @@ def test_main_writes_and_checks(tmp_path, capsys):
     assert "stale: checkpoints/vae_mnist/README.md" in capsys.readouterr().out
     assert cards.main(["--root", str(tmp_path)]) == 0
     assert cards.main(["--root", str(tmp_path), "--check"]) == 0
+
+
+def test_readme_results_table_is_generated_between_its_markers(tmp_path):
+    make_checkpoint(tmp_path, SAMPLE)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Zoo\n\n{cards.README_START}\nstale\n{cards.README_END}\n\nMore.\n", encoding="utf-8")
+    assert "README.md" in cards.check_cards(tmp_path)
+    cards.write_cards(tmp_path)
+    text = readme.read_text(encoding="utf-8")
+    assert "stale" not in text and text.endswith(f"{cards.README_END}\n\nMore.\n")
+    assert "[vae_mnist](MODEL_CARDS.md#vae_mnist)" in text and "89.1" in text
+    assert cards.check_cards(tmp_path) == []
+
+    readme.write_text("# Zoo without markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="markers"):
+        cards.check_cards(tmp_path)
