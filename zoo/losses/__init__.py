@@ -1,12 +1,38 @@
 """Loss terms, each written once in `keras.ops` and cited: ELBO terms, the GAN loss family."""
 
 from zoo.losses.elbo import bernoulli_log_likelihood, gaussian_kl
-from zoo.losses.gan import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from zoo.losses.gan import (
+    SCORE_LOSSES,
+    began_convergence,
+    began_discriminator_loss,
+    began_k_update,
+    discriminator_loss,
+    dragan_penalty,
+    gradient_penalty,
+    least_squares_discriminator_loss,
+    least_squares_generator_loss,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+    reconstruction_loss,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+)
 
 __all__ = [
+    "SCORE_LOSSES",
+    "began_convergence",
+    "began_discriminator_loss",
+    "began_k_update",
     "bernoulli_log_likelihood",
+    "discriminator_loss",
+    "dragan_penalty",
     "gaussian_kl",
     "gradient_penalty",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
+    "reconstruction_loss",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
 ]
