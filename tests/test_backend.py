@@ -39,6 +39,13 @@ def test_value_and_grad_gives_zeros_for_unused_variables():
     np.testing.assert_array_equal(ops.convert_to_numpy(grads[1]), [0.0, 0.0, 0.0])
 
 
+def test_value_and_grad_of_a_constant_loss_is_zero():
+    w = keras.Variable(np.ones(2, "float32"))
+    (loss, _), (grad,) = value_and_grad(lambda: ops.convert_to_tensor(3.0), [w])()
+    assert float(loss) == 3.0
+    np.testing.assert_array_equal(ops.convert_to_numpy(grad), [0.0, 0.0])
+
+
 def test_input_gradient_matches_the_analytic_gradient():
     x = np.array([[1.0, 2.0], [-3.0, 0.5]], "float32")
     grad = input_gradient(lambda t: ops.sum(t**3, axis=1), ops.convert_to_tensor(x))

@@ -22,7 +22,10 @@ def value_and_grad(fn, variables):
         with torch.enable_grad():
             loss, aux = split_loss(fn(*args, **kwargs))
             tensors = [v.value for v in variables]
-            grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+            if loss.requires_grad:
+                grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+            else:  # the loss does not depend on any variable (TF and JAX give zeros too)
+                grads = [None] * len(tensors)
         grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, tensors)]
         return (_detach(loss), tree.map_structure(_detach, aux)), grads
 

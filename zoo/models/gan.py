@@ -1,17 +1,62 @@
-"""GANs. WGAN-GP: Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017.
+"""GANs: one model whose loss is a choice, and DCGAN-style networks for 28x28 images.
 
-The critic is updated `n_critic` times per generator update with the
-Wasserstein loss plus a gradient penalty on random interpolates of real and
-generated samples (Algorithm 1; lambda = 10, Adam(1e-4, 0.5, 0.9)). As in the
-keras-io example, the critic iterations of one step reuse the step's batch of
-real data, each with fresh noise.
+The losses (`zoo.losses.gan`) and their papers:
+`mm` and `ns` (Goodfellow et al. 2014), `wgan` (Arjovsky et al. 2017: weight
+clipping, RMSprop), `wgan_gp` (Gulrajani et al. 2017: gradient penalty on
+interpolates), `lsgan` (Mao et al. 2017), `dragan` (Kodali et al. 2017:
+gradient penalty around real data) and `began` (Berthelot et al. 2017:
+autoencoder discriminator with the k_t equilibrium term).
+
+The networks follow DCGAN: Radford, Metz & Chintala, "Unsupervised
+Representation Learning with Deep Convolutional GANs", ICLR 2016
+(arXiv:1511.06434).
+
+Each step makes `n_critic` critic updates on the step's batch of real data,
+each with fresh noise (as in the keras-io WGAN-GP example), then one
+generator update.
 """
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
 
-from zoo.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from zoo.data import check_images
+from zoo.errors import InputError
+from zoo.losses import (
+    SCORE_LOSSES,
+    began_convergence,
+    began_discriminator_loss,
+    began_k_update,
+    dragan_penalty,
+    gradient_penalty,
+    reconstruction_loss,
+)
 from zoo.trainers import AdversarialModel
+
+LOSSES = ("mm", "ns", "wgan", "wgan_gp", "lsgan", "dragan", "began")
+PENALISED = ("wgan_gp", "dragan")
+
+# loss -> the terms its GAN logs.
+TRACKED = {
+    "mm": ("critic_loss", "generator_loss"),
+    "ns": ("critic_loss", "generator_loss"),
+    "wgan": ("critic_loss", "generator_loss"),
+    "wgan_gp": ("critic_loss", "gradient_penalty", "generator_loss"),
+    "lsgan": ("critic_loss", "generator_loss"),
+    "dragan": ("critic_loss", "gradient_penalty", "generator_loss"),
+    "began": ("critic_loss", "generator_loss", "real_reconstruction", "k", "m_global"),
+}
+
+# loss -> (one player's optimizer, critic updates per generator update), as each paper trains.
+PAPER_TRAINING = {
+    "mm": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN
+    "ns": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN
+    "wgan": (lambda: keras.optimizers.RMSprop(5e-5), 5),  # Algorithm 1
+    "wgan_gp": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9), 5),  # the authors' MNIST code
+    "lsgan": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN settings
+    "dragan": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9), 1),  # the authors' code
+    "began": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5), 1),  # Section 4.1: learning rate 1e-4
+}
 
 
 def mlp(input_dim, output_dim, hidden=(128, 128, 128), name=None):
@@ -24,44 +69,231 @@ def mlp(input_dim, output_dim, hidden=(128, 128, 128), name=None):
     return keras.Model(inputs, outputs, name=name)
 
 
+def dcgan_generator(latent_dim, channels=1, width=64, name="generator"):
+    """z -> (28, 28, channels) images in [0, 1].
+
+    A dense projection to 7x7x(2 width), then two stride-2 transposed
+    convolutions, with BatchNorm and ReLU between them (DCGAN), and a sigmoid
+    output.
+    """
+    inputs = keras.Input((latent_dim,))
+    x = layers.Dense(7 * 7 * 2 * width, use_bias=False, name="project")(inputs)
+    x = layers.BatchNormalization(name="project_norm")(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((7, 7, 2 * width))(x)
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, name="deconv")(x)
+    x = layers.BatchNormalization(name="deconv_norm")(x)
+    x = layers.ReLU()(x)
+    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid",
+                                     name="image")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def dcgan_critic(channels=1, width=64, normalization=None, name="critic"):
+    """(28, 28, channels) images -> one raw score (logit) each.
+
+    Two stride-2 4x4 convolutions with LeakyReLU(0.2) (DCGAN). `normalization`
+    after the second: "batch" (DCGAN), "layer" (what WGAN-GP uses, since a
+    gradient penalty is per example and BatchNorm mixes the examples of a
+    batch) or None.
+    """
+    if normalization not in ("batch", "layer", None):
+        raise ValueError(f"normalization must be 'batch', 'layer' or None; got {normalization!r}")
+    inputs = keras.Input((28, 28, channels))
+    x = layers.Conv2D(width, 4, strides=2, padding="same", name="conv_0")(inputs)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", name="conv_1")(x)
+    if normalization == "batch":
+        x = layers.BatchNormalization(name="norm")(x)
+    elif normalization == "layer":
+        x = layers.LayerNormalization(axis=(1, 2, 3), name="norm")(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(1, name="score")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def began_autoencoder(channels=1, width=64, code_dim=64, name="critic"):
+    """(28, 28, channels) images -> their reconstructions: BEGAN's discriminator.
+
+    The paper's encoder/decoder (Figure 1) scaled to 28x28: ELU convolutions,
+    stride-2 down to 7x7, a `code_dim` bottleneck, nearest-neighbour upsampling
+    back up, and a linear output.
+    """
+    inputs = keras.Input((28, 28, channels))
+    x = layers.Conv2D(width, 3, padding="same", activation="elu", name="conv_0")(inputs)
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="elu", name="conv_1")(x)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="elu", name="conv_2")(x)
+    x = layers.Flatten()(x)
+    code = layers.Dense(code_dim, name="code")(x)
+    x = layers.Dense(7 * 7 * width, activation="elu", name="expand")(code)
+    x = layers.Reshape((7, 7, width))(x)
+    for i in range(2):
+        x = layers.UpSampling2D(2)(x)
+        x = layers.Conv2D(width, 3, padding="same", activation="elu", name=f"up_conv_{i}")(x)
+    outputs = layers.Conv2D(channels, 3, padding="same", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class WGANGP(AdversarialModel):
-    """Wasserstein GAN with gradient penalty; `generator` maps z to data, `critic` data to a score."""
+class GAN(AdversarialModel):
+    """A GAN trained with one of `LOSSES`; `generator` maps z to data, `critic` scores data.
 
-    tracked = ("critic_loss", "gradient_penalty", "generator_loss")
+    - `wgan` clips every critic weight to [-clip_value, clip_value] after each
+      critic update.
+    - `wgan_gp` and `dragan` add `penalty_weight` times a gradient penalty to
+      the critic loss, so the critic must not use BatchNorm.
+    - `began` needs an autoencoder critic (data -> reconstruction) and keeps
+      k_t in a non-trainable variable `k`, updated every step with `gamma` and
+      `lambda_k`; it logs k and the convergence measure `m_global`.
 
-    def __init__(self, generator, critic, latent_dim, gp_weight=10.0, seed=None, **kwargs):
+    `compile()` with no arguments trains as the loss's paper did
+    (`PAPER_TRAINING`). Numpy in, numpy out: `generate(z)`, `sample(n, seed)`,
+    `interpolate(z0, z1, steps)`.
+    """
+
+    def __init__(self, generator, critic, latent_dim, loss="ns", penalty_weight=10.0, clip_value=0.01,
+                 gamma=0.5, lambda_k=0.001, seed=None, **kwargs):
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+        _check_players(generator, critic, latent_dim, loss)
+        self.tracked = TRACKED[loss]  # read by ZooModel.__init__, which makes the trackers
         super().__init__(latent_dim=latent_dim, seed=seed, **kwargs)
         self.generator = generator
         self.critic = critic
-        self.gp_weight = gp_weight
+        self.gan_loss = loss
+        self.penalty_weight = penalty_weight
+        self.clip_value = clip_value
+        self.gamma = gamma
+        self.lambda_k = lambda_k
+        if loss == "began":
+            self.k = self.add_weight(shape=(), initializer="zeros", trainable=False, name="k")
         self.built = True
+
+    @property
+    def data_shape(self):
+        """The shape of one generated example, e.g. (28, 28, 1)."""
+        return tuple(self.generator.output_shape[1:])
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
-    def critic_loss(self, real, z, weights):
-        fake = self.generator(z, training=True)
-        wasserstein = wasserstein_critic_loss(self.critic(real, training=True),
-                                              self.critic(fake, training=True))
-        penalty = gradient_penalty(lambda x: self.critic(x, training=True), real, fake, weights)
-        loss = wasserstein + self.gp_weight * penalty
+    def compile(self, optimizers=None, n_critic=None, **kwargs):
+        make_optimizer, paper_n_critic = PAPER_TRAINING[self.gan_loss]
+        if optimizers is None:
+            optimizers = {name: make_optimizer() for name in self.players}
+        super().compile(optimizers=optimizers, n_critic=paper_n_critic if n_critic is None else n_critic,
+                        **kwargs)
+
+    def compile_for_finetuning(self):
+        self.compile()  # the paper's optimizer: Adam would unsettle a weight-clipped WGAN critic
+
+    # Training -----------------------------------------------------------------------------
+
+    def critic_loss(self, real, z, noise):
+        fake = ops.stop_gradient(self.generator(z, training=True))
+        if self.gan_loss == "began":
+            real_loss = reconstruction_loss(real, self.critic(real, training=True))
+            fake_loss = reconstruction_loss(fake, self.critic(fake, training=True))
+            loss = began_discriminator_loss(real_loss, fake_loss, self.k)
+            return loss, {"critic_loss": loss, "real_reconstruction": real_loss}
+        loss_fn, _ = SCORE_LOSSES[self.gan_loss]
+        loss = loss_fn(self.critic(real, training=True), self.critic(fake, training=True))
+        if self.gan_loss not in PENALISED:
+            return loss, {"critic_loss": loss}
+        critic = lambda x: self.critic(x, training=True)
+        if self.gan_loss == "wgan_gp":
+            penalty = gradient_penalty(critic, real, fake, noise)
+        else:
+            penalty = dragan_penalty(critic, real, noise)
+        loss = loss + self.penalty_weight * penalty
         return loss, {"critic_loss": loss, "gradient_penalty": penalty}
 
     def generator_loss(self, z):
-        loss = wasserstein_generator_loss(self.critic(self.generator(z, training=True), training=True))
+        fake = self.generator(z, training=True)
+        if self.gan_loss == "began":
+            loss = reconstruction_loss(fake, self.critic(fake, training=True))
+        else:
+            loss = SCORE_LOSSES[self.gan_loss][1](self.critic(fake, training=True))
         return loss, {"generator_loss": loss}
+
+    def penalty_noise(self, real):
+        """U(0, 1) noise of a penalty: one interpolation weight per example (wgan_gp), or one per value (dragan)."""
+        if self.gan_loss == "wgan_gp":
+            return self.sample_uniform((ops.shape(real)[0],))
+        if self.gan_loss == "dragan":
+            return self.sample_uniform(ops.shape(real))
+        return None
+
+    def clip_critic(self):
+        """WGAN (Arjovsky et al. 2017, Algorithm 1): clip every critic weight to [-c, c]."""
+        for variable in self.critic.trainable_variables:
+            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
+
+    def update_k(self, real_loss, fake_loss):
+        """BEGAN's k_t step; returns the logged k and M_global."""
+        k = began_k_update(self.k, real_loss, fake_loss, self.gamma, self.lambda_k)
+        self.k.assign(k)
+        return {"k": k, "m_global": began_convergence(real_loss, fake_loss, self.gamma)}
 
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        batch_size = keras.ops.shape(real)[0]
+        real = ops.convert_to_tensor(real)  # torch's train_on_batch hands over numpy arrays
+        batch_size = ops.shape(real)[0]
         for _ in range(self.n_critic):
-            critic_terms = self.player_step(
-                "critic", self.critic_loss, real,
-                self.sample_latent(batch_size), self.sample_uniform((batch_size,)),
-            )
-        generator_terms = self.player_step("generator", self.generator_loss, self.sample_latent(batch_size))
-        return self.update_trackers({**critic_terms, **generator_terms})
+            terms = self.player_step("critic", self.critic_loss, real,
+                                     self.sample_latent(batch_size), self.penalty_noise(real))
+            if self.gan_loss == "wgan":
+                self.clip_critic()
+        terms.update(self.player_step("generator", self.generator_loss, self.sample_latent(batch_size)))
+        if self.gan_loss == "began":
+            terms.update(self.update_k(terms["real_reconstruction"], terms["generator_loss"]))
+        return self.update_trackers(terms)
+
+    # Numpy API for users ------------------------------------------------------------------
+
+    def check_inputs(self, x):
+        if len(self.data_shape) == 3:
+            return check_images(x, shape=self.data_shape[:2], channels=self.data_shape[2])
+        x = np.asarray(x, dtype="float32")
+        if x.ndim < 1 or x.shape[1:] != self.data_shape or len(x) == 0:
+            raise InputError(f"x must have shape (n, {', '.join(map(str, self.data_shape))}) with n >= 1; "
+                             f"got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise InputError("x contains NaN or infinite values")
+        return x
+
+    def generate(self, z, batch_size=256):
+        """Generator outputs for codes `z` (n, latent_dim), as numpy."""
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise InputError(f"expected codes of shape (n, {self.latent_dim}); got {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise InputError("codes contain NaN or infinite values")
+        return self.generator.predict(z, batch_size=batch_size, verbose=0)
+
+    def sample(self, n, seed=None):
+        """`n` samples from z ~ N(0, I) (images in [0, 1] for the DCGAN generator).
+
+        The noise comes from numpy, so a `seed` gives the same samples on every backend.
+        """
+        return self.generate(np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)))
+
+    def interpolate(self, z0, z1, steps=8):
+        """Samples along the straight line from `z0` to `z1` (DCGAN, Section 6.1).
+
+        `z0`, `z1` of shape (latent_dim,) give (steps, *data_shape); of shape
+        (n, latent_dim) they give a grid (n, steps, *data_shape), one row per
+        pair, ready for `zoo.viz.save_rows`.
+        """
+        z0, z1 = np.asarray(z0, dtype="float32"), np.asarray(z1, dtype="float32")
+        if z0.shape != z1.shape:
+            raise InputError(f"z0 and z1 must have one shape; got {z0.shape} and {z1.shape}")
+        pairs = np.atleast_2d(z0), np.atleast_2d(z1)
+        t = np.linspace(0.0, 1.0, int(steps), dtype="float32")[None, :, None]
+        z = (1.0 - t) * pairs[0][:, None] + t * pairs[1][:, None]  # (n, steps, latent_dim)
+        grid = self.generate(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2] + self.data_shape)
+        return grid if z0.ndim == 2 else grid[0]
 
     def get_config(self):
         return {
@@ -69,7 +301,11 @@ class WGANGP(AdversarialModel):
             "generator": keras.saving.serialize_keras_object(self.generator),
             "critic": keras.saving.serialize_keras_object(self.critic),
             "latent_dim": self.latent_dim,
-            "gp_weight": self.gp_weight,
+            "loss": self.gan_loss,
+            "penalty_weight": self.penalty_weight,
+            "clip_value": self.clip_value,
+            "gamma": self.gamma,
+            "lambda_k": self.lambda_k,
             "seed": self.seed,
         }
 
@@ -79,3 +315,53 @@ class WGANGP(AdversarialModel):
         for key in ("generator", "critic"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class WGANGP(GAN):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): `GAN(loss="wgan_gp")`.
+
+    Kept for its constructor and config keys (`gp_weight`).
+    """
+
+    def __init__(self, generator, critic, latent_dim, gp_weight=10.0, seed=None, **kwargs):
+        super().__init__(generator, critic, latent_dim, loss="wgan_gp", penalty_weight=gp_weight, seed=seed,
+                         **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("loss", "clip_value", "gamma", "lambda_k"):
+            del config[key]
+        config["gp_weight"] = config.pop("penalty_weight")
+        return config
+
+
+def _layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _layers(layer)
+
+
+def _check_players(generator, critic, latent_dim, loss):
+    """Clear errors for networks that cannot play this loss."""
+    data_shape = tuple(generator.output_shape[1:])
+    if tuple(generator.input_shape[1:]) != (latent_dim,):
+        raise ValueError(f"the generator takes inputs of shape {generator.input_shape}; "
+                         f"expected (None, {latent_dim}) for latent_dim={latent_dim}")
+    if tuple(critic.input_shape[1:]) != data_shape:
+        raise ValueError(f"the critic takes inputs of shape {critic.input_shape}, but the generator "
+                         f"makes {generator.output_shape}")
+    scores = tuple(critic.output_shape[1:])
+    if loss == "began" and scores != data_shape:
+        raise ValueError(f"loss='began' needs an autoencoder critic whose output has the data's shape "
+                         f"{data_shape} (began_autoencoder builds one); the critic outputs {scores}")
+    if loss != "began" and scores != (1,):
+        raise ValueError(f"loss={loss!r} needs a critic with one score per example, output shape (None, 1); "
+                         f"the critic outputs {critic.output_shape}")
+    if loss in PENALISED and any(isinstance(layer, layers.BatchNormalization) for layer in _layers(critic)):
+        raise ValueError(
+            f"loss={loss!r} adds a per-example gradient penalty to the critic, which must not use "
+            "BatchNormalization: batch statistics couple the examples, so the penalised gradient is not "
+            "the critic's gradient at one point (Gulrajani et al. 2017, Section 4). Build the critic with "
+            "dcgan_critic(normalization='layer') or normalization=None."
+        )

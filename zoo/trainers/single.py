@@ -19,6 +19,7 @@ class SingleLossModel(ZooModel):
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x = keras.ops.convert_to_tensor(x)  # torch's train_on_batch hands over numpy arrays
 
         def objective():
             terms = self.compute_terms(x, y, training=True)
@@ -30,4 +31,4 @@ class SingleLossModel(ZooModel):
 
     def test_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self.update_trackers(self.compute_terms(x, y, training=False))
+        return self.update_trackers(self.compute_terms(keras.ops.convert_to_tensor(x), y, training=False))

@@ -1,0 +1,199 @@
+"""The GAN family on this backend: every loss trains both players; guards, save/load, sampling, BEGAN's k."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from zoo.data.toy import eight_gaussians
+from zoo.errors import InputError
+from zoo.models.gan import (
+    GAN,
+    LOSSES,
+    TRACKED,
+    WGANGP,
+    began_autoencoder,
+    dcgan_critic,
+    dcgan_generator,
+    mlp,
+)
+
+
+def toy_gan(loss, seed=0, **kwargs):
+    """A tiny GAN on the 2-D ring; BEGAN's critic is a 2 -> 2 autoencoder."""
+    keras.utils.set_random_seed(seed)
+    critic = mlp(2, 2 if loss == "began" else 1, hidden=(16,), name="critic")
+    return GAN(mlp(2, 2, hidden=(16,), name="generator"), critic, latent_dim=2, loss=loss, seed=seed, **kwargs)
+
+
+def image_gan(loss, channels=1, normalization=None, seed=0):
+    keras.utils.set_random_seed(seed)
+    if loss == "began":
+        critic = began_autoencoder(channels, width=4, code_dim=8)
+    else:
+        critic = dcgan_critic(channels, width=4, normalization=normalization)
+    return GAN(dcgan_generator(8, channels, width=4), critic, latent_dim=8, loss=loss, seed=seed)
+
+
+def moved(before, weights):
+    return max(float(np.abs(b - w.numpy()).max()) for b, w in zip(before, weights, strict=True))
+
+
+def copies(weights):
+    return [w.numpy().copy() for w in weights]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains_both_players(loss):
+    points, _ = eight_gaussians(64)
+    model = toy_gan(loss)
+    model.compile(n_critic=2)  # the paper's optimizer, fewer critic updates
+    generator_before, critic_before = copies(model.generator.weights), copies(model.critic.weights)
+    history = model.fit(points, batch_size=32, epochs=1, verbose=0)
+
+    assert set(history.history) == set(TRACKED[loss])
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert moved(generator_before, model.generator.weights) > 1e-6
+    assert moved(critic_before, model.critic.weights) > 1e-6
+    iterations = {name: int(model.optimizer[name].iterations.numpy()) for name in model.players}
+    assert iterations == {"generator": 2, "critic": 4}
+
+
+def test_wgan_clips_the_critic_after_every_update():
+    points, _ = eight_gaussians(64)
+    model = toy_gan("wgan")
+    model.compile(optimizers={"generator": keras.optimizers.RMSprop(1e-2), "critic": keras.optimizers.RMSprop(1e-2)},
+                  n_critic=2)
+    assert max(np.abs(w).max() for w in copies(model.critic.trainable_weights)) > 0.1  # glorot init is wider
+    model.fit(points, batch_size=32, epochs=1, verbose=0)
+    largest = [np.abs(w).max() for w in copies(model.critic.trainable_weights)]
+    assert max(largest) <= 0.01 + 1e-7
+    assert max(largest) > 0.009  # the clip value is reached: weights are clipped, not shrunk
+
+
+def test_began_k_is_a_model_variable_carried_across_steps():
+    points, _ = eight_gaussians(32)
+    # gamma = 10 makes gamma L(x) > L(G(z)) at the start, so k grows; lambda_k = 0.05 makes it visible.
+    model = toy_gan("began", gamma=10.0, lambda_k=0.05)
+    model.compile(n_critic=1)
+    assert any(v is model.k for v in model.non_trainable_variables)
+    assert not any(v is model.k for v in model.trainable_variables)
+    k = 0.0
+    for _ in range(3):
+        logs = model.train_on_batch(points, return_dict=True)  # trackers restart each call: logs are this step's
+        expected = np.clip(k + 0.05 * (10.0 * logs["real_reconstruction"] - logs["generator_loss"]), 0.0, 1.0)
+        assert float(logs["k"]) == pytest.approx(expected, rel=1e-5)
+        assert float(model.k.numpy()) == pytest.approx(float(logs["k"]), rel=1e-6)
+        assert float(logs["m_global"]) == pytest.approx(
+            logs["real_reconstruction"] + abs(10.0 * logs["real_reconstruction"] - logs["generator_loss"]), rel=1e-5)
+        k = float(logs["k"])
+    assert k > 0.0
+
+
+@pytest.mark.parametrize("loss, channels, normalization", [
+    ("ns", 1, "batch"),
+    ("wgan_gp", 3, "layer"),
+    ("began", 1, None),
+])
+def test_dcgan_networks_train_on_images(loss, channels, normalization):
+    images = np.random.default_rng(0).uniform(size=(16, 28, 28, channels)).astype("float32")
+    model = image_gan(loss, channels, normalization)
+    model.compile(n_critic=1)
+    generator_before = copies(model.generator.trainable_weights)
+    critic_before = copies(model.critic.trainable_weights)
+    model.fit(images, batch_size=8, epochs=1, verbose=0)
+    assert moved(generator_before, model.generator.trainable_weights) > 1e-6
+    assert moved(critic_before, model.critic.trainable_weights) > 1e-6
+
+
+@pytest.mark.parametrize("loss", ["wgan_gp", "dragan"])
+def test_a_penalised_loss_refuses_a_batchnorm_critic(loss):
+    with pytest.raises(ValueError, match="must not use BatchNormalization"):
+        GAN(dcgan_generator(8, width=4), dcgan_critic(width=4, normalization="batch"), latent_dim=8, loss=loss)
+    # BatchNorm inside a sub-model of the critic is found too.
+    nested = keras.Sequential([keras.Input((28, 28, 1)), dcgan_critic(width=4, normalization="batch")])
+    with pytest.raises(ValueError, match="must not use BatchNormalization"):
+        GAN(dcgan_generator(8, width=4), nested, latent_dim=8, loss=loss)
+    GAN(dcgan_generator(8, width=4), dcgan_critic(width=4, normalization="layer"), latent_dim=8, loss=loss)
+
+
+def test_unplayable_networks_get_clear_errors():
+    generator = dcgan_generator(8, width=4)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        GAN(generator, dcgan_critic(width=4), latent_dim=8, loss="hinge")
+    with pytest.raises(ValueError, match="autoencoder critic"):
+        GAN(generator, dcgan_critic(width=4), latent_dim=8, loss="began")
+    with pytest.raises(ValueError, match="one score per example"):
+        GAN(generator, began_autoencoder(width=4, code_dim=8), latent_dim=8, loss="ns")
+    with pytest.raises(ValueError, match="the generator makes"):
+        GAN(generator, dcgan_critic(channels=3, width=4), latent_dim=8)
+    with pytest.raises(ValueError, match="latent_dim=4"):
+        GAN(generator, dcgan_critic(width=4), latent_dim=4)
+    with pytest.raises(ValueError, match="normalization"):
+        dcgan_critic(normalization="instance")
+
+
+@pytest.mark.parametrize("loss", ["wgan", "began"])
+def test_keras_file_round_trip(loss, tmp_path):
+    points, _ = eight_gaussians(32)
+    model = toy_gan(loss, gamma=0.7, clip_value=0.02)
+    model.compile(n_critic=2)
+    model.fit(points, batch_size=32, epochs=1, verbose=0)
+    path = tmp_path / f"{loss}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+
+    assert type(loaded) is GAN
+    assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(model.get_config(), sort_keys=True)
+    assert (loaded.gan_loss, loaded.gamma, loaded.clip_value, loaded.n_critic) == (loss, 0.7, 0.02, 2)
+    assert type(loaded.optimizer["critic"]) is type(model.optimizer["critic"])
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    if loss == "began":
+        assert float(loaded.k.numpy()) == float(model.k.numpy())
+    z = np.random.default_rng(0).standard_normal((4, 2))
+    np.testing.assert_allclose(loaded.generate(z), model.generate(z), atol=1e-6)
+    loaded.fit(points, batch_size=32, epochs=1, verbose=0)  # resumes
+
+
+def test_wgangp_keeps_its_constructor_and_config():
+    model = WGANGP(mlp(2, 2, hidden=(8,), name="generator"), mlp(2, 1, hidden=(8,), name="critic"),
+                   latent_dim=2, gp_weight=5.0)
+    config = model.get_config()
+    assert {"generator", "critic", "latent_dim", "gp_weight", "seed"} <= set(config)
+    assert not {"loss", "penalty_weight", "clip_value", "gamma", "lambda_k"} & set(config)
+    rebuilt = WGANGP.from_config(config)
+    assert (rebuilt.gan_loss, rebuilt.penalty_weight) == ("wgan_gp", 5.0)
+
+
+def test_sample_gives_images_in_the_unit_interval():
+    model = image_gan("ns", channels=3)
+    images = model.sample(5, seed=1)
+    assert images.shape == (5, 28, 28, 3)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, model.sample(5, seed=1))
+    assert np.abs(images - model.sample(5, seed=2)).max() > 0
+
+
+def test_interpolate_walks_from_z0_to_z1():
+    model = image_gan("ns")
+    rng = np.random.default_rng(0)
+    z0, z1 = rng.standard_normal((2, 8)), rng.standard_normal((2, 8))
+    grid = model.interpolate(z0, z1, steps=5)
+    assert grid.shape == (2, 5, 28, 28, 1)
+    np.testing.assert_allclose(grid[:, 0], model.generate(z0), atol=1e-6)
+    np.testing.assert_allclose(grid[:, -1], model.generate(z1), atol=1e-6)
+    np.testing.assert_allclose(grid[:, 2], model.generate((z0 + z1) / 2), atol=1e-5)
+    assert model.interpolate(z0[0], z1[0], steps=3).shape == (3, 28, 28, 1)
+    with pytest.raises(InputError, match="one shape"):
+        model.interpolate(z0, z1[0])
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(InputError, match="channels"):
+        image_gan("ns").fit(np.zeros((4, 28, 28, 3), "float32"), verbose=0)
+    with pytest.raises(InputError, match=r"\(n, 2\)"):
+        toy_gan("ns").check_inputs(np.zeros((4, 3)))
+    with pytest.raises(InputError, match="codes of shape"):
+        toy_gan("ns").generate(np.zeros((4, 3)))
