@@ -192,3 +192,12 @@ def test_cli_publish_load_and_sample(hub, hf_env, checkpoint, tmp_path):
     assert result.returncode == 0 and (tmp_path / "s.png").is_file(), result.stderr[-2000:]
     result = zoo_cli("load", "hf://my-org/absent")
     assert result.returncode == 1 and "was not found" in result.stderr
+
+
+def test_a_model_with_neither_bundled_nor_hub_copy_says_how_to_train_it(hub, tmp_path, monkeypatch):
+    from zoo import registry
+
+    monkeypatch.setattr(registry, "CHECKPOINTS", tmp_path / "no_checkpoints")
+    with pytest.raises(CheckpointError, match=r"no bundled checkpoint.*not found.*python recipes/vae_mnist.py"):
+        zoo.load("vae_mnist")
+    assert hub.request_count() > 0  # it did look on the Hub

@@ -42,5 +42,10 @@ def load(name_or_path, revision=None, source="auto", compile=True):
             raise CheckpointError(
                 f"{entry.name} has no bundled checkpoint at {entry.checkpoint_dir}. Train one with "
                 f"`python {entry.recipe}`, or install keras-zoo from its repository (pip install -e .).")
-        return hub.load(hub.official_repo_id(entry.name), compile=compile)
+        try:
+            return hub.load(hub.official_repo_id(entry.name), compile=compile)
+        except CheckpointError as e:
+            raise CheckpointError(
+                f"{entry.name} has no bundled checkpoint at {entry.checkpoint_dir}, and its Hub copy "
+                f"could not be loaded ({e}). Train it with `python {entry.recipe}`.") from None
     return load_checkpoint(entry.checkpoint_dir, compile=compile)

@@ -30,6 +30,30 @@ def _vae_mnist():
     return VAE(image_shape=(28, 28, 1), latent_dim=32)
 
 
+def _digit_classifier():
+    from zoo.models.classifier import digit_classifier
+
+    return digit_classifier()
+
+
+def _gan(loss, width=32, latent_dim=64):
+    def build():
+        from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
+
+        generator = dcgan_generator(latent_dim, channels=1, width=width)
+        if loss == "began":
+            critic = began_autoencoder(channels=1, width=width)
+        else:
+            critic = dcgan_critic(channels=1, width=width,
+                                  normalization=None if loss in ("wgan_gp", "dragan") else "batch")
+        return GAN(generator, critic, latent_dim=latent_dim, loss=loss)
+
+    return build
+
+
+_GAN_NAMES = {"mm": "minimax", "ns": "non-saturating", "wgan": "WGAN (weight clipping)",
+              "wgan_gp": "WGAN-GP", "lsgan": "LSGAN", "dragan": "DRAGAN", "began": "BEGAN"}
+
 ENTRIES = {
     entry.name: entry
     for entry in [
@@ -39,6 +63,37 @@ ENTRIES = {
             family="vae",
             build=_vae_mnist,
             recipe="recipes/vae_mnist.py",
+        ),
+        Entry(
+            name="mnistnet",
+            description="MNIST digit classifier whose features define fid_mnistnet and label stacked-MNIST modes.",
+            family="classifier",
+            build=_digit_classifier,
+            recipe="recipes/digit_classifier.py --dataset mnist",
+        ),
+        Entry(
+            name="fashionnet",
+            description="Fashion-MNIST classifier whose features define fid_fashionnet.",
+            family="classifier",
+            build=_digit_classifier,
+            recipe="recipes/digit_classifier.py --dataset fashion_mnist",
+        ),
+        *[
+            Entry(
+                name=f"gan_{loss}_mnist",
+                description=f"DCGAN-style GAN with the {title} loss on MNIST.",
+                family="gan",
+                build=_gan(loss),
+                recipe=f"recipes/gan_mnist.py --loss {loss}",
+            )
+            for loss, title in _GAN_NAMES.items()
+        ],
+        Entry(
+            name="wgan_gp_fashion_mnist",
+            description="DCGAN-style WGAN-GP on Fashion-MNIST.",
+            family="gan",
+            build=_gan("wgan_gp"),
+            recipe="recipes/gan_mnist.py --loss wgan_gp --dataset fashion_mnist",
         ),
     ]
 }

@@ -1,0 +1,117 @@
+"""Recipe: the zoo's own MNIST / Fashion-MNIST classifiers, `mnistnet` and `fashionnet`.
+
+They supply the features of the Frechet distance and precision/recall used to
+judge generated images (`fid_mnistnet`, `fid_fashionnet`: Heusel et al. 2017's
+FID with this network in place of Inception, which is not reachable offline;
+never compare these numbers with Inception-FID from papers), and the labels
+that count the modes of stacked MNIST. The recipe reports test accuracy and the
+real-vs-real floor of the distance: 10k test images against 10k training images.
+
+    python recipes/digit_classifier.py --dataset mnist           # -> checkpoints/mnistnet
+    python recipes/digit_classifier.py --dataset fashion_mnist   # -> checkpoints/fashionnet
+    python recipes/digit_classifier.py --quick                   # < 1 minute, writes under logs/
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import zoo.data  # noqa: E402
+from zoo import registry  # noqa: E402
+from zoo.checkpoints import save_checkpoint  # noqa: E402
+from zoo.metrics import frechet_distance  # noqa: E402
+
+NAMES = {"mnist": "mnistnet", "fashion_mnist": "fashionnet"}
+DATASETS = {
+    "mnist": {"name": "mnist", "license": "CC BY-SA 3.0", "url": "http://yann.lecun.com/exdb/mnist/"},
+    "fashion_mnist": {"name": "fashion_mnist", "license": "MIT",
+                      "url": "https://github.com/zalandoresearch/fashion-mnist"},
+}
+
+
+def parse_args(argv=None):
+    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(NAMES), default="mnist")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs = 1
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    name = NAMES[args.dataset]
+    keras.utils.set_random_seed(args.seed)
+    out, results_path = _common.outputs(args, name)
+    x_train, y_train = zoo.data.load(args.dataset, "train")
+    x_test, y_test = zoo.data.load(args.dataset, "test")
+    if args.quick:
+        x_train, y_train, x_test, y_test = x_train[:2048], y_train[:2048], x_test[:512], y_test[:512]
+
+    model = registry.get(name).build()
+    steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=keras.backend.backend() != "tensorflow")
+    clock = _common.Stopwatch()
+    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
+                        validation_data=(x_test, y_test), verbose=_common.verbosity(args.verbose))
+    train_seconds = clock.seconds
+
+    accuracy = float(np.mean(model.predict_labels(x_test) == y_test))
+    n = min(len(x_test), len(x_train))
+    floor = frechet_distance(model.features(x_test[:n]), model.features(x_train[:n]))
+    print(f"{name}: test accuracy {accuracy:.4f}; real-vs-real Frechet distance {floor:.3f}")
+
+    split = f"test ({len(x_test)} images)"
+    metrics = [
+        {"key": "accuracy", "name": "Test accuracy", "value": round(accuracy, 4), "lower_is_better": False,
+         "split": split},
+        {"key": f"fid_{name}_floor", "name": f"fid_{name} of real test vs real train images (the floor)",
+         "value": round(float(floor), 4), "lower_is_better": True,
+         "split": f"{n} test vs {n} training images"},
+    ]
+    results = {
+        "name": name, "dataset": args.dataset, "metrics": {m["key"]: m["value"] for m in metrics},
+        "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
+        "steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "seed": args.seed, "git_commit": _common.git_commit(), "command": _common.command_line(),
+        "quick": args.quick,
+        "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
+    }
+    save_checkpoint(model, out, overwrite=True, metadata={
+        "name": name,
+        "description": registry.get(name).description,
+        "paper": "Heusel et al., GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash "
+                 "Equilibrium, NeurIPS 2017 (the FID, here on this network's features)",
+        "family": "classifier",
+        "license": "apache-2.0",
+        "dataset": {**DATASETS[args.dataset], "split": f"train ({len(x_train)} images)"},
+        "metrics": metrics,
+        "recipe": "recipes/digit_classifier.py",
+        "command": results["command"],
+        "results_file": f"results/{name}.json",
+        "seed": args.seed, "seconds": train_seconds, "steps": steps, "epochs": args.epochs,
+        "git_commit": results["git_commit"],
+        "parent": None,
+        "tags": ["classifier", "metrics", args.dataset],
+        "pipeline_tag": "image-classification",
+        "intended_use": f"Features and labels for judging generated {args.dataset} images "
+                        f"(fid_{name}, precision/recall, mode counting).",
+        "limitations": f"Only meaningful for 28x28 grey {args.dataset}-like images; distances on its "
+                       "features are not comparable with Inception-FID.",
+    })
+    _common.write_json(results_path, results)
+    print(f"wrote {out} and {results_path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

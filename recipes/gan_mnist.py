@@ -1,0 +1,151 @@
+"""Recipe: a DCGAN-style GAN on MNIST or Fashion-MNIST with one of seven losses.
+
+Losses: mm, ns (Goodfellow et al. 2014), wgan (Arjovsky et al. 2017), wgan_gp
+(Gulrajani et al. 2017), lsgan (Mao et al. 2017), dragan (Kodali et al. 2017),
+began (Berthelot et al. 2017); each trains with its paper's optimizer and
+n_critic (`zoo.models.gan.PAPER_TRAINING`). The critic uses BatchNorm as in
+DCGAN, except with a gradient penalty (wgan_gp, dragan: no normalization) and
+for BEGAN (an autoencoder). Evaluation, on 10k samples against the 10k test
+images, uses the zoo's own classifier (`mnistnet` / `fashionnet`):
+`fid_mnistnet` (Frechet distance of its features; never compare with
+Inception-FID), precision/recall (Kynkaanniemi et al. 2019, k=3) and the KL of
+the predicted-class histogram to uniform.
+
+    python recipes/gan_mnist.py --loss wgan_gp              # -> checkpoints/gan_wgan_gp_mnist
+    python recipes/gan_mnist.py --loss wgan_gp --dataset fashion_mnist   # -> checkpoints/wgan_gp_fashion_mnist
+    python recipes/gan_mnist.py --loss ns --quick           # < 1 minute, writes under logs/
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import zoo  # noqa: E402
+import zoo.data  # noqa: E402
+from zoo import registry  # noqa: E402
+from zoo.checkpoints import save_checkpoint  # noqa: E402
+from zoo.metrics import frechet_distance, kl_to_uniform, precision_recall  # noqa: E402
+from zoo.models.gan import LOSSES  # noqa: E402
+from zoo.viz import save_image_grid  # noqa: E402
+
+CLASSIFIERS = {"mnist": "mnistnet", "fashion_mnist": "fashionnet"}
+PAPERS = {
+    "mm": "Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014",
+    "ns": "Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014 (non-saturating loss)",
+    "wgan": "Arjovsky, Chintala & Bottou, Wasserstein GAN, ICML 2017",
+    "wgan_gp": "Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017",
+    "lsgan": "Mao et al., Least Squares Generative Adversarial Networks, ICCV 2017",
+    "dragan": "Kodali et al., On Convergence and Stability of GANs (DRAGAN), 2017",
+    "began": "Berthelot, Schumm & Metz, BEGAN: Boundary Equilibrium GANs, 2017",
+}
+
+
+def checkpoint_name(loss, dataset):
+    return f"gan_{loss}_mnist" if dataset == "mnist" else f"{loss}_{dataset}"
+
+
+def parse_args(argv=None):
+    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--loss", choices=LOSSES, required=True)
+    parser.add_argument("--dataset", choices=sorted(CLASSIFIERS), default="mnist")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=10000, help="generated images for the metrics")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.samples = 1, 512
+    return args
+
+
+def evaluate(model, classifier, x_test, n, seed):
+    fake = model.sample(n, seed=seed)
+    real = x_test[:n]
+    real_features, fake_features = classifier.features(real), classifier.features(fake)
+    precision, recall = precision_recall(real_features, fake_features, k=3)
+    counts = np.bincount(classifier.predict_labels(fake), minlength=classifier.n_classes)
+    return fake, {
+        "fid": float(frechet_distance(real_features, fake_features)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "class_kl": float(kl_to_uniform(counts)),
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    name = checkpoint_name(args.loss, args.dataset)
+    keras.utils.set_random_seed(args.seed)
+    out, results_path = _common.outputs(args, name)
+    x_train, _ = zoo.data.load(args.dataset, "train")
+    x_test, _ = zoo.data.load(args.dataset, "test")
+    if args.quick:
+        x_train, x_test = x_train[:2048], x_test[:512]
+    classifier_name = CLASSIFIERS[args.dataset]
+    classifier = zoo.load(classifier_name, compile=False)
+
+    model = registry.get(name).build()
+    model.compile(jit_compile=keras.backend.backend() != "tensorflow")
+    clock = _common.Stopwatch()
+    history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
+                        verbose=_common.verbosity(args.verbose))
+    train_seconds = clock.seconds
+    steps = int(model.optimizer["generator"].iterations.numpy())
+
+    fake, measured = evaluate(model, classifier, x_test, min(args.samples, len(x_test)), args.seed)
+    picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
+    print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in measured.items()))
+
+    split = f"{min(args.samples, len(x_test))} samples vs as many {args.dataset} test images"
+    fid_key = f"fid_{classifier_name}"
+    metrics = [
+        {"key": fid_key, "name": f"{fid_key} (Frechet distance of {classifier_name} features)",
+         "value": round(measured["fid"], 4), "lower_is_better": True,
+         "reference": f"real-vs-real floor: see {classifier_name}", "split": split},
+        {"key": "precision", "name": "Precision (k=3)", "value": round(measured["precision"], 4),
+         "lower_is_better": False, "split": split},
+        {"key": "recall", "name": "Recall (k=3)", "value": round(measured["recall"], 4),
+         "lower_is_better": False, "split": split},
+        {"key": "class_kl", "name": "KL(predicted-class histogram || uniform)",
+         "value": round(measured["class_kl"], 4), "lower_is_better": True, "split": split},
+    ]
+    results = {
+        "name": name, "loss": args.loss, "dataset": args.dataset,
+        "metrics": {m["key"]: m["value"] for m in metrics}, "picture": picture.name,
+        "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
+        "generator_steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "n_critic": model.n_critic,
+        "seed": args.seed, "git_commit": _common.git_commit(), "command": _common.command_line(),
+        "quick": args.quick,
+        "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
+    }
+    save_checkpoint(model, out, overwrite=True, metadata={
+        "name": name,
+        "description": registry.get(name).description,
+        "paper": PAPERS[args.loss],
+        "family": "gan",
+        "license": "apache-2.0",
+        "dataset": {"name": args.dataset, "license": "CC BY-SA 3.0" if args.dataset == "mnist" else "MIT",
+                    "split": f"train ({len(x_train)} images)"},
+        "metrics": metrics,
+        "recipe": "recipes/gan_mnist.py",
+        "command": results["command"],
+        "results_file": f"results/{name}.json",
+        "seed": args.seed, "seconds": train_seconds, "steps": steps, "epochs": args.epochs,
+        "git_commit": results["git_commit"],
+        "parent": None,
+        "tags": ["gan", args.loss, "generative", args.dataset],
+        "intended_use": f"Sampling 28x28 {args.dataset} images; comparing GAN losses under one budget.",
+        "limitations": "Small DCGAN-style networks trained on a CPU budget; samples can be malformed, and "
+                       f"{fid_key} is not comparable with Inception-FID.",
+    })
+    _common.write_json(results_path, results)
+    print(f"wrote {out}, {results_path} and {picture}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
