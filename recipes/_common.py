@@ -32,7 +32,7 @@ def outputs(args, name):
     return args.out or ROOT / "checkpoints" / name, args.results or ROOT / "results" / f"{name}.json"
 
 
-def git_commit():
+def _git_commit():
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
@@ -41,6 +41,10 @@ def git_commit():
         return out + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+# The commit of the code this run imported; taken at start-up, since a long run can outlast later commits.
+COMMIT = _git_commit()
 
 
 def command_line():

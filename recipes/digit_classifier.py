@@ -82,7 +82,7 @@ def main(argv=None):
         "name": name, "dataset": args.dataset, "metrics": {m["key"]: m["value"] for m in metrics},
         "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
         "steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "seed": args.seed, "git_commit": _common.git_commit(), "command": _common.command_line(),
+        "seed": args.seed, "git_commit": _common.COMMIT, "command": _common.command_line(),
         "quick": args.quick,
         "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
     }

@@ -118,7 +118,7 @@ def main(argv=None):
         "metrics": {m["key"]: m["value"] for m in metrics}, "picture": picture.name,
         "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
         "generator_steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "n_critic": model.n_critic,
-        "seed": args.seed, "git_commit": _common.git_commit(), "command": _common.command_line(),
+        "seed": args.seed, "git_commit": _common.COMMIT, "command": _common.command_line(),
         "quick": args.quick,
         "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
     }

@@ -122,7 +122,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "seed": args.seed,
-        "git_commit": _common.git_commit(),
+        "git_commit": _common.COMMIT,
         "command": _common.command_line(),
         "quick": args.quick,
         "history": history,

@@ -334,3 +334,10 @@ def test_readme_results_table_is_generated_between_its_markers(tmp_path):
     readme.write_text("# Zoo without markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="markers"):
         cards.check_cards(tmp_path)
+
+
+def test_only_a_published_card_presents_the_hub_line_as_working():
+    local = cards.render_card(SAMPLE)
+    assert "not published on the Hugging Face Hub yet" in local
+    published = cards.render_card(SAMPLE, repo_id="my-org/vae")
+    assert "not published" not in published and 'load_model("hf://my-org/vae")' in published

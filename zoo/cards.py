@@ -50,12 +50,13 @@ def render_card(metadata, repo_id=None):
 
     Args:
         metadata: the checkpoint's metadata: Keras' own keys plus `"zoo"`.
-        repo_id: the Hub repository the card is for, used in the loading
-            snippet; defaults to `DEFAULT_HUB_ORG/<name>`.
+        repo_id: the Hub repository the card is uploaded to (by `zoo.publish`).
+            Without it the card is for a local checkpoint, and says that the
+            Hub line works only once it is published to `DEFAULT_HUB_ORG/<name>`.
     """
     zoo = _zoo_metadata(metadata)
-    repo_id = repo_id or f"{DEFAULT_HUB_ORG}/{zoo['name']}"
-    return f"---\n{_front_matter(zoo)}---\n\n{_body(zoo, metadata, repo_id, level=1)}"
+    body = _body(zoo, metadata, repo_id or f"{DEFAULT_HUB_ORG}/{zoo['name']}", level=1, published=bool(repo_id))
+    return f"---\n{_front_matter(zoo)}---\n\n{body}"
 
 
 def render_model_cards(metadatas):
@@ -76,7 +77,7 @@ def render_model_cards(metadatas):
     lines += _summary_table(checkpoints, link="#")
     text = "\n".join(lines)
     for zoo, metadata in checkpoints:
-        text += "\n" + _body(zoo, metadata, f"{DEFAULT_HUB_ORG}/{zoo['name']}", level=2)
+        text += "\n" + _body(zoo, metadata, f"{DEFAULT_HUB_ORG}/{zoo['name']}", level=2, published=False)
     return text
 
 
@@ -237,7 +238,7 @@ def _front_matter(zoo):
     return "\n".join(lines) + "\n"
 
 
-def _body(zoo, metadata, repo_id, level):
+def _body(zoo, metadata, repo_id, level, published):
     """The card's markdown; `level` is the heading level of its title."""
     title, section = "#" * level, "#" * (level + 1)
     name = zoo["name"]
@@ -265,17 +266,15 @@ def _body(zoo, metadata, repo_id, level):
     provenance = _provenance(zoo, metadata)
     parts.append(f"{section} Results\n\n" + "\n\n".join(filter(None, [results, provenance])))
 
+    if published:
+        hub_intro = "Or with Keras' own Hub loader (importing `zoo` registers the zoo's layers):"
+    else:
+        hub_intro = (f"This checkpoint is not published on the Hugging Face Hub yet; once `zoo publish` has "
+                     f"uploaded it to `{repo_id}`, Keras' own Hub loader reads it too (importing `zoo` "
+                     "registers the zoo's layers):")
     how_to_load = zoo.get("how_to_load") or (
-        "```python\n"
-        "import zoo\n\n"
-        f'model = zoo.load("{name}")\n'
-        "```\n\n"
-        "Or with Keras' own Hub loader (importing `zoo` registers the zoo's layers):\n\n"
-        "```python\n"
-        "import keras\n"
-        "import zoo\n\n"
-        f'model = keras.saving.load_model("hf://{repo_id}")\n'
-        "```"
+        f'```python\nimport zoo\n\nmodel = zoo.load("{name}")\n```\n\n{hub_intro}\n\n'
+        f'```python\nimport keras\nimport zoo\n\nmodel = keras.saving.load_model("hf://{repo_id}")\n```'
     )
     parts.append(f"{section} How to load\n\n{how_to_load}")
     if zoo.get("limitations"):
