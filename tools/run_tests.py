@@ -50,7 +50,7 @@ def main(argv):
     failed = totals["failed"] + totals["errors"]
     if failed_runs and not failed:  # a run that crashed before pytest could count
         failed = len(failed_runs)
-    print(f"all backends: {totals['passed']} passed, {failed} failed, {totals['skipped']} skipped")
+    print(f"total: {totals['passed']} passed, {failed} failed, {totals['skipped']} skipped")
     return 1 if failed_runs else 0
 
 
