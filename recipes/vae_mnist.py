@@ -25,6 +25,7 @@ import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.metrics import iwae_bound  # noqa: E402
+from zoo.viz import save_image_grid, save_rows  # noqa: E402
 
 NAME = "vae_mnist"
 TEST_BINARIZATION_SEED = 123
@@ -152,7 +153,9 @@ def main(argv=None):
                        "Samples are Bernoulli means, so they look smoother than binary data.",
     })
     _common.write_json(results_path, results)
-    print(f"wrote {out} and {results_path}")
+    save_image_grid(model.sample(64, seed=0), results_path.with_name(f"{NAME}_samples.png"), nrow=8)
+    save_rows([x_test[:16], model.reconstruct(x_test[:16])], results_path.with_name(f"{NAME}_reconstructions.png"))
+    print(f"wrote {out}, {results_path} and its pictures")
     return results
 
 

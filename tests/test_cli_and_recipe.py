@@ -60,3 +60,15 @@ def test_quick_recipe_trains_evaluates_and_writes_a_loadable_checkpoint(tmp_path
 def test_model_cards_are_in_sync_with_checkpoint_metadata():
     stale = cards.check_cards(ROOT)
     assert stale == [], f"run `python -m zoo.cards` to regenerate {stale}"
+
+
+def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tfds_dir):
+    out, results = tmp_path / "gan", tmp_path / "gan.json"
+    run(["recipes/gan_mnist.py", "--loss", "ns", "--quick", "--verbose", "0", "--out", str(out),
+         "--results", str(results)], timeout=300)
+    data = json.loads(results.read_text())
+    assert data["backend"] == keras.backend.backend() and data["generator_steps"] == 32
+    assert data["metrics"]["fid_mnistnet"] > 0 and 0.0 <= data["metrics"]["recall"] <= 1.0
+    assert Image.open(results.with_suffix(".png")).size == (8 * 28 + 9 * 2,) * 2
+    images = zoo.load(out).sample(4, seed=0)
+    assert images.shape == (4, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0

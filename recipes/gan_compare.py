@@ -1,0 +1,82 @@
+"""Recipe: every GAN loss on MNIST under the same budget, in one table.
+
+Trains `recipes/gan_mnist.py` for each loss with the same epochs and batch
+size (so the same number of generator updates; a loss with n_critic = 5 spends
+five critic updates per generator update, as its paper does), then writes
+`results/gan_compare.json` and `results/gan_compare.md`. With `--collect` it
+only tabulates existing `results/gan_<loss>_mnist.json` files, and refuses to
+mix runs of different budgets.
+
+    python recipes/gan_compare.py --epochs 5
+    python recipes/gan_compare.py --collect
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
+
+import _common  # noqa: E402
+import gan_mnist  # noqa: E402
+from zoo.models.gan import LOSSES  # noqa: E402
+
+COLUMNS = ("fid_mnistnet", "precision", "recall", "class_kl")
+
+
+def parse_args(argv=None):
+    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES))
+    parser.add_argument("--collect", action="store_true", help="tabulate existing results; train nothing")
+    return parser.parse_args(argv)
+
+
+def table(runs, floor):
+    lines = [
+        f"GAN losses on MNIST, same budget: {runs[0]['epochs']} epochs of batch {runs[0]['batch_size']} "
+        f"({runs[0]['generator_steps']} generator updates), backend {runs[0]['backend']}. "
+        f"fid_mnistnet floor (real test vs real train): {floor}. Lower fid and class_kl are better; "
+        "fid_mnistnet is not Inception-FID.",
+        "",
+        "| loss | n_critic | " + " | ".join(COLUMNS) + " | train seconds | samples |",
+        "|---|---|" + "---|" * len(COLUMNS) + "---|---|",
+    ]
+    for run in sorted(runs, key=lambda r: r["metrics"]["fid_mnistnet"]):
+        values = " | ".join(f"{run['metrics'][c]:.4g}" for c in COLUMNS)
+        lines.append(f"| {run['loss']} | {run['n_critic']} | {values} | {run['train_seconds']:.0f} | "
+                     f"![{run['loss']}]({run['picture']}) |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    results_dir = _common.ROOT / ("logs/gan_compare_quick" if args.quick else "results")
+    if not args.collect:
+        for loss in args.losses:
+            gan_mnist.main(["--loss", loss, "--epochs", str(args.epochs), "--seed", str(args.seed),
+                            "--verbose", str(args.verbose)] + (["--quick"] if args.quick else []))
+    runs = []
+    for loss in args.losses:
+        name = gan_mnist.checkpoint_name(loss, "mnist")
+        path = (_common.ROOT / "logs" / f"{name}_quick" if args.quick else results_dir) / f"{name}.json"
+        if path.is_file():
+            runs.append(json.loads(path.read_text()))
+    if not runs:
+        raise SystemExit("no GAN results to compare; run without --collect first")
+    budgets = {(r["epochs"], r["batch_size"], r["backend"], r["quick"]) for r in runs}
+    if len(budgets) > 1:
+        raise SystemExit(f"these runs had different budgets {sorted(budgets)}; rerun them with the same settings")
+    floor_file = _common.ROOT / "results" / "mnistnet.json"
+    floor = json.loads(floor_file.read_text())["metrics"]["fid_mnistnet_floor"] if floor_file.is_file() else "?"
+    _common.write_json(results_dir / "gan_compare.json", {
+        "losses": [r["loss"] for r in runs], "floor": floor,
+        "runs": {r["loss"]: {k: r[k] for k in ("metrics", "n_critic", "train_seconds", "generator_steps",
+                                                 "git_commit", "command")} for r in runs},
+    })
+    _common.write_atomic(results_dir / "gan_compare.md", table(runs, floor))
+    print(table(runs, floor))
+
+
+if __name__ == "__main__":
+    main()
