@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+
+import keras
 from pathlib import Path
 
 from zoo.io import write_atomic
@@ -62,6 +64,36 @@ class Stopwatch:
     @property
     def seconds(self):
         return round(time.time() - self.start, 1)
+
+
+def results_record(name, args, metrics, train_seconds, history, **extra):
+    """The results JSON of a run: what it measured, on what, from which code and command."""
+    return {
+        "name": name,
+        "metrics": {m["key"]: m["value"] for m in metrics},
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "train_seconds": train_seconds,
+        "seed": args.seed,
+        "git_commit": COMMIT,
+        "command": command_line(),
+        "quick": args.quick,
+        "history": None if history is None else {k: [round(float(v), 4) for v in vs] for k, vs in history.items()},
+        **extra,
+    }
+
+
+def provenance(results, recipe):
+    """The checkpoint metadata that names the run which produced it."""
+    return {
+        "recipe": recipe,
+        "command": results["command"],
+        "results_file": f"results/{results['name']}.json",
+        "seed": results["seed"],
+        "seconds": results["train_seconds"],
+        "git_commit": results["git_commit"],
+        "parent": None,
+    }
 
 
 def write_json(path, data):

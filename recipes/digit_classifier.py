@@ -78,14 +78,9 @@ def main(argv=None):
          "value": round(float(floor), 4), "lower_is_better": True,
          "split": f"{n} test vs {n} training images"},
     ]
-    results = {
-        "name": name, "dataset": args.dataset, "metrics": {m["key"]: m["value"] for m in metrics},
-        "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
-        "steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "seed": args.seed, "git_commit": _common.COMMIT, "command": _common.command_line(),
-        "quick": args.quick,
-        "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
-    }
+    results = _common.results_record(
+        name, args, metrics, train_seconds, history.history, dataset=args.dataset, steps=steps,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": registry.get(name).description,
@@ -95,12 +90,8 @@ def main(argv=None):
         "license": "apache-2.0",
         "dataset": {**DATASETS[args.dataset], "split": f"train ({len(x_train)} images)"},
         "metrics": metrics,
-        "recipe": "recipes/digit_classifier.py",
-        "command": results["command"],
-        "results_file": f"results/{name}.json",
-        "seed": args.seed, "seconds": train_seconds, "steps": steps, "epochs": args.epochs,
-        "git_commit": results["git_commit"],
-        "parent": None,
+        **_common.provenance(results, "recipes/digit_classifier.py"),
+        "steps": steps, "epochs": args.epochs,
         "tags": ["classifier", "metrics", args.dataset],
         "pipeline_tag": "image-classification",
         "intended_use": f"Features and labels for judging generated {args.dataset} images "

@@ -113,15 +113,10 @@ def main(argv=None):
         {"key": "class_kl", "name": "KL(predicted-class histogram || uniform)",
          "value": round(measured["class_kl"], 4), "lower_is_better": True, "split": split},
     ]
-    results = {
-        "name": name, "loss": args.loss, "dataset": args.dataset,
-        "metrics": {m["key"]: m["value"] for m in metrics}, "picture": picture.name,
-        "backend": keras.backend.backend(), "keras_version": keras.__version__, "train_seconds": train_seconds,
-        "generator_steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "n_critic": model.n_critic,
-        "seed": args.seed, "git_commit": _common.COMMIT, "command": _common.command_line(),
-        "quick": args.quick,
-        "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
-    }
+    results = _common.results_record(
+        name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,
+        picture=picture.name, generator_steps=steps, epochs=args.epochs, batch_size=args.batch_size,
+        n_critic=model.n_critic)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": registry.get(name).description,
@@ -131,12 +126,8 @@ def main(argv=None):
         "dataset": {"name": args.dataset, "license": "CC BY-SA 3.0" if args.dataset == "mnist" else "MIT",
                     "split": f"train ({len(x_train)} images)"},
         "metrics": metrics,
-        "recipe": "recipes/gan_mnist.py",
-        "command": results["command"],
-        "results_file": f"results/{name}.json",
-        "seed": args.seed, "seconds": train_seconds, "steps": steps, "epochs": args.epochs,
-        "git_commit": results["git_commit"],
-        "parent": None,
+        **_common.provenance(results, "recipes/gan_mnist.py"),
+        "steps": steps, "epochs": args.epochs,
         "tags": ["gan", args.loss, "generative", args.dataset],
         "intended_use": f"Sampling 28x28 {args.dataset} images; comparing GAN losses under one budget.",
         "limitations": "Small DCGAN-style networks trained on a CPU budget; samples can be malformed, and "

@@ -71,7 +71,7 @@ def train(model, x_train, x_test, args, work_dir):
     history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
                         validation_data=(x_test,), callbacks=callbacks,
                         verbose=_common.verbosity(args.verbose))
-    return steps, {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()}
+    return steps, history.history
 
 
 def evaluate(model, x_test_binary, k, seed):
@@ -110,24 +110,10 @@ def main(argv=None):
         {"key": "negative_elbo", "name": "Test negative ELBO", "value": round(measured["negative_elbo"], 3),
          "unit": "nats", "lower_is_better": True, "split": split},
     ]
-    results = {
-        "name": NAME,
-        "metrics": {m["key"]: m["value"] for m in metrics},
-        "k": args.k,
-        "backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_clock.seconds,
-        "steps": steps,
-        "epochs": None if args.weights else args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "seed": args.seed,
-        "git_commit": _common.COMMIT,
-        "command": _common.command_line(),
-        "quick": args.quick,
-        "history": history,
-    }
+    results = _common.results_record(
+        NAME, args, metrics, train_seconds, history, k=args.k, eval_seconds=eval_clock.seconds, steps=steps,
+        epochs=None if args.weights else args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": NAME,
         "description": registry.get(NAME).description,
@@ -137,15 +123,9 @@ def main(argv=None):
         "dataset": {"name": "mnist", "license": "CC BY-SA 3.0",
                     "url": "http://yann.lecun.com/exdb/mnist/", "split": f"train ({len(x_train)} images)"},
         "metrics": metrics,
-        "recipe": f"recipes/{NAME}.py",
-        "command": results["command"],
-        "results_file": f"results/{NAME}.json",
-        "seed": args.seed,
-        "seconds": train_seconds,
+        **_common.provenance(results, f"recipes/{NAME}.py"),
         "steps": steps,
         "epochs": results["epochs"],
-        "git_commit": results["git_commit"],
-        "parent": None,
         "tags": ["vae", "generative", "mnist", "unsupervised"],
         "intended_use": "Sampling, encoding and reconstructing 28x28 grey digit images; a baseline "
                         "for likelihood and representation experiments; a starting point for fine-tuning.",
