@@ -24,7 +24,7 @@ import zoo  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
-from zoo.metrics import iwae_bound  # noqa: E402
+from zoo.metrics import iwae_nll  # noqa: E402
 from zoo.viz import save_image_grid, save_rows  # noqa: E402
 
 NAME = "vae_mnist"
@@ -75,11 +75,8 @@ def train(model, x_train, x_test, args, work_dir):
 
 
 def evaluate(model, x_test_binary, k, seed):
-    log_px = iwae_bound(lambda x: model.encoder(x, training=False),
-                        lambda z: model.decoder(z, training=False), x_test_binary, k=k, seed=seed)
-    elbo = iwae_bound(lambda x: model.encoder(x, training=False),
-                      lambda z: model.decoder(z, training=False), x_test_binary, k=1, seed=seed)
-    return {"nll_iwae": float(-log_px.mean()), "negative_elbo": float(-elbo.mean())}
+    return {"nll_iwae": iwae_nll(model, x_test_binary, k=k, seed=seed),
+            "negative_elbo": iwae_nll(model, x_test_binary, k=1, seed=seed)}  # k = 1 is the ELBO
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ from zoo.errors import CheckpointError
 from zoo.models.vae import VAE
 
 from conftest import ROOT
-from hub_fixtures import hf_env, hub  # noqa: F401  (fixtures)
+pytest_plugins = ["hub_fixtures"]  # the `hub` and `hf_env` fixtures
 
 REPO = "my-org/tiny-vae"
 Z = np.random.default_rng(0).standard_normal((4, 4)).astype("float32")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from zoo.metrics import iwae_bound
+from zoo.metrics import iwae_bound, iwae_nll
 
 
 def constant_bernoulli(probabilities, latent_dim=3):
@@ -68,3 +68,16 @@ def test_k_must_be_positive():
     encode, decode_logits = constant_bernoulli(np.full((2, 2, 1), 0.3))
     with pytest.raises(ValueError, match="k must be >= 1"):
         iwae_bound(encode, decode_logits, np.ones((1, 2, 2, 1), "float32"), k=0)
+
+
+def test_iwae_nll_of_a_model_is_the_mean_negative_bound():
+    class Fixed:
+        pass
+
+    p = np.full((2, 2, 1), 0.25)
+    model = Fixed()
+    model.encoder, model.decoder = constant_bernoulli(p)
+    model.encoder = (lambda f: lambda x, training=False: f(x))(model.encoder)
+    model.decoder = (lambda f: lambda z, training=False: f(z))(model.decoder)
+    x = np.zeros((3, 2, 2, 1), "float32")
+    assert iwae_nll(model, x, k=5) == pytest.approx(-4 * np.log(0.75), rel=1e-5)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from zoo.io import write_atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # of checkpoint folders (zoo.checkpoints writes it)
 REQUIRED_KEYS = (
     "format_version",
     "zoo_version",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import keras
 
+from zoo.cards import FORMAT_VERSION  # the card renderer checks it too; defined once there
 from zoo.errors import CheckpointError
 
-FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
