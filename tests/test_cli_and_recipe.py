@@ -72,3 +72,12 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
     assert Image.open(results.with_suffix(".png")).size == (8 * 28 + 9 * 2,) * 2
     images = zoo.load(out).sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0
+
+
+def test_quick_ring_recipe_counts_modes_and_draws_them(tmp_path):
+    results = tmp_path / "ring.json"
+    run(["recipes/gan_ring.py", "--quick", "--losses", "mm", "--results", str(results)], timeout=300)
+    data = json.loads(results.read_text())
+    run_mm = data["runs"]["mm"]
+    assert run_mm["generator_steps"] == 50 and 0 <= run_mm["modes_covered"] <= 8
+    assert Image.open(tmp_path / run_mm["picture"]).size == (640, 640)
