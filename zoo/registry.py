@@ -30,6 +30,21 @@ def _vae_mnist():
     return VAE(image_shape=(28, 28, 1), latent_dim=32)
 
 
+def _autoencoder(**kwargs):
+    def build():
+        from zoo.models.autoencoder import Autoencoder
+
+        return Autoencoder(image_shape=(28, 28, 1), **kwargs)
+
+    return build
+
+
+def _beta_vae_mnist():
+    from zoo.models.vae import VAE
+
+    return VAE(image_shape=(28, 28, 1), latent_dim=10, beta=4.0)
+
+
 def _digit_classifier():
     from zoo.models.classifier import digit_classifier
 
@@ -63,6 +78,35 @@ ENTRIES = {
             family="vae",
             build=_vae_mnist,
             recipe="recipes/vae_mnist.py",
+        ),
+        Entry(
+            name="ae_mnist",
+            description="Convolutional autoencoder (Hinton & Salakhutdinov 2006) on MNIST, 16-number code.",
+            family="autoencoder",
+            build=_autoencoder(code_dim=16),
+            recipe="recipes/autoencoder_mnist.py --model ae",
+        ),
+        Entry(
+            name="dae_mnist",
+            description="Denoising autoencoder (Vincent et al. 2008) on MNIST, masking noise (30% of pixels), "
+                        "16-number code.",
+            family="autoencoder",
+            build=_autoencoder(code_dim=16, noise="masking", noise_level=0.3),
+            recipe="recipes/autoencoder_mnist.py --model dae",
+        ),
+        Entry(
+            name="ae2d_mnist",
+            description="Convolutional autoencoder on MNIST with a 2-number code, for the scatter of the digits.",
+            family="autoencoder",
+            build=_autoencoder(code_dim=2),
+            recipe="recipes/autoencoder_mnist.py --model ae2d",
+        ),
+        Entry(
+            name="beta_vae_mnist",
+            description="beta-VAE (Higgins et al. 2017, beta=4) on dynamically binarized MNIST, 10-d latent.",
+            family="vae",
+            build=_beta_vae_mnist,
+            recipe="recipes/autoencoder_mnist.py --model beta_vae",
         ),
         Entry(
             name="mnistnet",

@@ -1,5 +1,15 @@
 """Measurements, computed by the zoo's own code and tested against known values."""
 
+from zoo.metrics.codes import (
+    balanced_subset,
+    cluster_accuracy,
+    few_label_accuracy,
+    kmeans,
+    linear_probe,
+    nearest_neighbours,
+    normalized_mutual_info,
+    retrieval_precision,
+)
 from zoo.metrics.frechet import frechet_distance
 from zoo.metrics.likelihood import iwae_bound, iwae_nll
 from zoo.metrics.modes import (
@@ -14,15 +24,23 @@ from zoo.metrics.modes import (
 from zoo.metrics.precision_recall import precision_recall
 
 __all__ = [
+    "balanced_subset",
     "channel_labels",
+    "cluster_accuracy",
+    "few_label_accuracy",
     "frechet_distance",
     "high_quality_share",
     "iwae_bound",
     "iwae_nll",
     "kl_to_uniform",
+    "kmeans",
+    "linear_probe",
     "mode_histogram",
     "modes_covered",
     "nearest_modes",
+    "nearest_neighbours",
+    "normalized_mutual_info",
     "precision_recall",
+    "retrieval_precision",
     "ring_modes_covered",
 ]

@@ -7,43 +7,15 @@ batch is re-sampled as x_bin ~ Bernoulli(x), as in Burda et al. 2016).
 `beta` weighs the KL term (beta-VAE, Higgins et al. 2017; beta = 1 is the VAE).
 """
 
-import numpy as np
-
 import keras
-from keras import layers, ops
+import numpy as np
+from keras import ops
 
 from zoo.data import check_images
+from zoo.layers import conv_decoder, conv_encoder
 from zoo.losses import bernoulli_log_likelihood, gaussian_kl
+from zoo.models.common import batched, check_codes, sigmoid
 from zoo.trainers import SingleLossModel
-
-
-def conv_encoder(image_shape, latent_dim, filters=(32, 64), hidden=256):
-    """x -> (mean, log_var) of q(z|x): strided 3x3 convolutions, then dense layers."""
-    inputs = keras.Input(image_shape)
-    x = inputs
-    for i, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(hidden, activation="relu", name="hidden")(x)
-    mean = layers.Dense(latent_dim, name="mean")(x)
-    log_var = layers.Dense(latent_dim, name="log_var")(x)
-    return keras.Model(inputs, [mean, log_var], name="encoder")
-
-
-def conv_decoder(image_shape, latent_dim, filters=(32, 64), hidden=256):
-    """z -> Bernoulli logits of p(x|z): the encoder mirrored with transposed convolutions."""
-    height, width, channels = image_shape
-    scale = 2 ** len(filters)
-    if height % scale or width % scale:
-        raise ValueError(f"image height and width must be multiples of {scale}; got {image_shape}")
-    inputs = keras.Input((latent_dim,))
-    x = layers.Dense(hidden, activation="relu", name="hidden")(inputs)
-    x = layers.Dense((height // scale) * (width // scale) * filters[-1], activation="relu", name="project")(x)
-    x = layers.Reshape((height // scale, width // scale, filters[-1]))(x)
-    for i, f in enumerate(reversed(filters)):
-        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}")(x)
-    logits = layers.Conv2D(channels, 3, padding="same", name="logits")(x)
-    return keras.Model(inputs, logits, name="decoder")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -91,34 +63,19 @@ class VAE(SingleLossModel):
     def check_inputs(self, x):
         return check_images(x, shape=self.image_shape[:2], channels=self.image_shape[2])
 
-    def _check_codes(self, z):
-        z = np.asarray(z, dtype="float32")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected codes of shape (n, {self.latent_dim}); got {z.shape}")
-        if not np.all(np.isfinite(z)):
-            raise ValueError("codes contain NaN or infinite values")
-        return z
-
-    def _batched(self, fn, x, batch_size):
-        outputs = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        if isinstance(outputs[0], (tuple, list)):
-            return tuple(np.concatenate([ops.convert_to_numpy(o[j]) for o in outputs])
-                         for j in range(len(outputs[0])))
-        return np.concatenate([ops.convert_to_numpy(o) for o in outputs])
-
     def encode(self, x, batch_size=1000):
         """Posterior `(mean, log_var)` for images `x` (n, H, W, C) in [0, 1]."""
         x = self.check_inputs(x)
-        return self._batched(lambda b: self.encoder(b, training=False), x, batch_size)
+        return batched(lambda b: self.encoder(b, training=False), x, batch_size)
 
     def decode_logits(self, z, batch_size=1000):
         """Bernoulli logits (n, H, W, C) of p(x|z) for codes `z` (n, latent_dim)."""
-        z = self._check_codes(z)
-        return self._batched(lambda b: self.decoder(b, training=False), z, batch_size)
+        z = check_codes(z, self.latent_dim)
+        return batched(lambda b: self.decoder(b, training=False), z, batch_size)
 
     def decode(self, z, batch_size=1000):
         """Pixel probabilities in [0, 1]: the mean of p(x|z)."""
-        return _sigmoid(self.decode_logits(z, batch_size))
+        return sigmoid(self.decode_logits(z, batch_size))
 
     def sample(self, n, seed=None):
         """`n` images in [0, 1] decoded from z ~ N(0, I); the same `seed` gives the same images."""
@@ -129,6 +86,36 @@ class VAE(SingleLossModel):
         """Decode the posterior mean of each image."""
         mean, _ = self.encode(x)
         return self.decode(mean)
+
+    def kl_per_dimension(self, x):
+        """Mean KL(q(z_j|x) || N(0, 1)) of each latent dimension over `x`, in nats.
+
+        Dimensions near 0 are inactive: the decoder ignores them (Burda et al.
+        2016 count "active units" this way; Higgins et al. 2017 read beta-VAE
+        factors off the active ones).
+        """
+        mean, log_var = self.encode(x)
+        return (0.5 * (np.square(mean) + np.exp(log_var) - 1.0 - log_var)).mean(axis=0)
+
+    def traverse(self, x, dims=None, values=(-3.0, -2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25, 3.0)):
+        """Latent traversal: one row per dimension in `dims`, one column per value.
+
+        Starts from the posterior mean of the single image `x` and sets one
+        dimension at a time to each value; returns images (len(dims) * len(values), H, W, C)
+        in row order, ready for `zoo.viz.save_image_grid(..., nrow=len(values))`.
+        """
+        mean, _ = self.encode(x)
+        if len(mean) != 1:
+            raise ValueError(f"traverse starts from one image; got {len(mean)}")
+        dims = range(self.latent_dim) if dims is None else dims
+        codes = []
+        for d in dims:
+            if not 0 <= d < self.latent_dim:
+                raise ValueError(f"dimension {d} is outside 0..{self.latent_dim - 1}")
+            row = np.repeat(mean, len(values), axis=0)
+            row[:, d] = np.asarray(values, dtype="float32")
+            codes.append(row)
+        return self.decode(np.concatenate(codes))
 
     def get_config(self):
         return {
@@ -142,6 +129,3 @@ class VAE(SingleLossModel):
             "seed": self.seed,
         }
 
-
-def _sigmoid(logits):
-    return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
