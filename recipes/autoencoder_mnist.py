@@ -84,7 +84,7 @@ def codes_of(model, x):
 
 def measure_codes(encoder, codes_train, codes_test, x_train, y_train, x_test, y_test, quick=False, seed=0):
     """The four uses of a code; `encoder` (a Keras model, or None for raw pixels) is fine-tuned for few labels."""
-    measured = {"linear_probe": linear_probe(codes_train, y_train, codes_test, y_test, epochs=5 if quick else 50)}
+    measured = {"linear_probe": linear_probe(codes_train, y_train, codes_test, y_test, steps=200 if quick else 5000)}
     all_codes, all_labels = np.concatenate([codes_train, codes_test]), np.concatenate([y_train, y_test])
     _, clusters, _ = kmeans(all_codes, 10, n_init=2 if quick else 10, seed=seed)
     measured["cluster_accuracy"] = cluster_accuracy(all_labels, clusters)

@@ -119,13 +119,35 @@ def normalized_mutual_info(labels, clusters):
     return max(0.0, mutual / (0.5 * (entropy_c + entropy_y)))
 
 
-def linear_probe(train_codes, train_labels, test_codes, test_labels, epochs=50, batch_size=256,
+class _Batches(keras.utils.PyDataset):
+    """`steps` shuffled batches as one epoch: passes over (x, y), each in a fresh order.
+
+    Small labelled sets then cost no per-epoch overhead and big ones no copies.
+    """
+
+    def __init__(self, x, y, steps, batch_size, seed):
+        super().__init__()
+        self.x, self.y, self.steps, self.batch_size = x, y, steps, batch_size
+        rng = np.random.default_rng(seed)
+        passes = int(np.ceil(steps * batch_size / len(x)))
+        self.order = np.concatenate([rng.permutation(len(x)) for _ in range(passes)])
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+
+def linear_probe(train_codes, train_labels, test_codes, test_labels, steps=5000, batch_size=256,
                  learning_rate=1e-2, l2=1e-5, seed=0):
     """Test accuracy of a logistic regression trained on frozen codes.
 
     Codes are standardised with the training set's mean and deviation; the
-    classifier is one softmax layer fit with Adam (a convex problem, so the
-    optimiser only changes how fast it gets there).
+    classifier is one softmax layer fit with Adam for a fixed number of
+    `steps` (a convex problem, so the optimiser only changes how fast it
+    gets there; the number of epochs follows from the data size).
     """
     train_codes, test_codes = _as_features(train_codes, "train_codes"), _as_features(test_codes, "test_codes")
     if train_codes.shape[1] != test_codes.shape[1]:
@@ -141,7 +163,7 @@ def linear_probe(train_codes, train_labels, test_codes, test_labels, epochs=50, 
     ])
     probe.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    probe.fit((train_codes - mean) / std, train_labels, epochs=epochs, batch_size=batch_size, verbose=0)
+    probe.fit(_Batches((train_codes - mean) / std, train_labels, steps, batch_size, seed), verbose=0)
     logits = probe.predict((test_codes - mean) / std, batch_size=4096, verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == test_labels))
 
@@ -204,14 +226,16 @@ def few_label_accuracy(encoder, x_labeled, y_labeled, x_test, y_test, pretrained
     body = keras.models.clone_model(encoder)
     if pretrained:
         body.set_weights(encoder.get_weights())
+    first = (lambda c: c[0] if isinstance(c, (list, tuple)) else c)
+    # Codes are standardised (statistics of the labelled images' initial codes), as in the linear probe,
+    # so the head's learning rate suits any code scale.
+    scale = keras.layers.Normalization()
+    scale.adapt(ops.convert_to_numpy(first(body(np.asarray(x_labeled, "float32")))))
     inputs = keras.Input(encoder.input_shape[1:])
-    codes = body(inputs)
-    codes = codes[0] if isinstance(codes, (list, tuple)) else codes
-    outputs = keras.layers.Dense(int(y_labeled.max()) + 1)(codes)
+    outputs = keras.layers.Dense(int(y_labeled.max()) + 1)(scale(first(body(inputs))))
     classifier = keras.Model(inputs, outputs)
     classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    epochs = max(1, int(np.ceil(steps / np.ceil(len(x_labeled) / batch_size))))
-    classifier.fit(x_labeled, y_labeled, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0)
+    classifier.fit(_Batches(np.asarray(x_labeled, "float32"), y_labeled, steps, batch_size, seed), verbose=0)
     logits = classifier.predict(x_test, batch_size=1000, verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == y_test))
