@@ -78,7 +78,7 @@ def test_bad_inputs_get_clear_errors():
 def test_checkpoint_round_trip(tmp_path):
     model = small_ae(noise="masking", noise_level=0.25)
     x = np.random.default_rng(1).uniform(size=(3, 28, 28, 1)).astype("float32")
-    save_checkpoint(model, tmp_path / "ae", metadata={"name": "ae_test", "metrics": []})
+    save_checkpoint(model, tmp_path / "ae", metadata={"name": "ae_test", "description": "A tiny denoising autoencoder for tests."})
     loaded = load_checkpoint(tmp_path / "ae")
     assert isinstance(loaded, Autoencoder) and loaded.noise == "masking" and loaded.noise_level == 0.25
     np.testing.assert_allclose(loaded.encode(x), model.encode(x), atol=1e-5)

@@ -105,3 +105,19 @@ def test_zoo_finetune_command(image_folder, parent, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())["zoo"]
     assert meta["parent"] == "tiny_vae"
     assert meta["command"] == f"zoo finetune {parent} --data {image_folder} --epochs 1 --batch-size 16 --out {out}"
+
+
+def test_a_gan_fine_tunes_and_keeps_its_last_epoch(image_folder, tmp_path):
+    from zoo.models.gan import GAN, dcgan_critic, dcgan_generator
+
+    keras.utils.set_random_seed(0)
+    gan = GAN(dcgan_generator(8, 1, width=4), dcgan_critic(1, width=4, normalization=None), latent_dim=8,
+              loss="wgan_gp", seed=0)
+    parent = save_checkpoint(gan, tmp_path / "tiny_gan", {"name": "tiny_gan", "description": "A tiny GAN.",
+                                                          "metrics": []})
+    out = finetune(parent, image_folder, tmp_path / "my_gan", epochs=1, batch_size=16, learning_rate=1e-3,
+                   verbose=0)
+    tuned = zoo.load(out)
+    assert not np.allclose(tuned.sample(2, seed=0), gan.sample(2, seed=0))
+    keys = {m["key"] for m in tuned.zoo_metadata["metrics"]}
+    assert {"critic_loss", "gradient_penalty", "generator_loss"} <= keys

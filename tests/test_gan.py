@@ -197,3 +197,17 @@ def test_bad_inputs_are_named():
         toy_gan("ns").check_inputs(np.zeros((4, 3)))
     with pytest.raises(InputError, match="codes of shape"):
         toy_gan("ns").generate(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("loss", ["ns", "wgan_gp", "began"])
+def test_evaluate_logs_both_players_and_changes_nothing(loss):
+    model = image_gan(loss, normalization=None if loss in ("wgan_gp", "began") else "batch")
+    model.compile()
+    images = np.random.default_rng(0).uniform(size=(32, 28, 28, 1)).astype("float32")
+    before = copies(model.weights)
+    logs = model.evaluate(images, batch_size=16, verbose=0, return_dict=True)
+    assert set(TRACKED[loss]) <= set(logs) and all(np.isfinite(v) for v in logs.values())
+    assert moved(before, model.weights) == 0.0  # no player, BatchNorm statistic or BEGAN k moved
+    history = model.fit(images, batch_size=16, epochs=1, verbose=0, validation_data=(images,))
+    assert "val_generator_loss" in history.history
+    assert model.selection_metric == ("m_global" if loss == "began" else None)

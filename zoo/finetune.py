@@ -44,24 +44,29 @@ def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=
     if validation_split and not 0 < n_val < len(images):
         raise ValueError(f"{len(images)} images are too few for validation_split={validation_split}")
     x_val, x_train = images[order[:n_val]], images[order[n_val:]]
-    monitor = "val_loss" if n_val else "loss"
+    # The model names what picks the best epoch (a VAE's loss, BEGAN's M_global); without one
+    # (other GANs: their losses do not measure quality) the last epoch is kept.
+    selection = getattr(model, "selection_metric", "loss")
+    monitor = None if selection is None else ("val_" if n_val else "") + selection
 
     work = out.with_name(out.name + ".work")  # survives an interruption, removed after success
-    best = work / "best.weights.h5"
+    weights = work / ("best.weights.h5" if monitor else "last.weights.h5")
     keras.utils.set_random_seed(seed)
-    model.optimizer.learning_rate = learning_rate
+    for optimizer in getattr(model.optimizer, "optimizers", None) or [model.optimizer]:
+        optimizer.learning_rate = learning_rate
     start = time.time()
     model.fit(
         x_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
         validation_data=(x_val,) if n_val else None,
         callbacks=[
             keras.callbacks.BackupAndRestore(work / "backup"),
-            keras.callbacks.ModelCheckpoint(best, monitor=monitor, save_best_only=True, save_weights_only=True),
+            keras.callbacks.ModelCheckpoint(weights, monitor=monitor or "loss", save_best_only=bool(monitor),
+                                            save_weights_only=True),
             *callbacks,
         ],
     )
     seconds = round(time.time() - start, 1)
-    model.load_weights(best)
+    model.load_weights(weights)
     measured = model.evaluate(x_val if n_val else x_train, batch_size=batch_size, verbose=0, return_dict=True)
 
     parent = model.zoo_metadata
@@ -72,8 +77,9 @@ def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=
         "description": f"{parent.get('name', model_ref)} fine-tuned on {len(images)} images from {Path(data).name}",
         "parent": parent.get("source") or parent.get("name") or str(model_ref),
         "dataset": {"name": str(data), "license": "the user's", "split": f"{len(x_train)} training images"},
-        "metrics": [{"key": "loss", "name": f"{type(model).__name__} loss after fine-tuning", "value": round(float(measured["loss"]), 4),
-                     "lower_is_better": True, "split": split}],
+        "metrics": [{"key": key, "name": f"{type(model).__name__} {key} after fine-tuning",
+                     "value": round(float(value), 4), "lower_is_better": key != "k", "split": split}
+                    for key, value in measured.items()],
         "command": command,
         "seed": seed,
         "seconds": seconds,

@@ -175,6 +175,13 @@ class GAN(AdversarialModel):
         """The shape of one generated example, e.g. (28, 28, 1)."""
         return tuple(self.generator.output_shape[1:])
 
+    @property
+    def image_shape(self):
+        """(H, W, C) of the generated images; only image GANs have one."""
+        if len(self.data_shape) != 3:
+            raise AttributeError(f"this GAN makes data of shape {self.data_shape}, not images")
+        return self.data_shape
+
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
@@ -190,18 +197,18 @@ class GAN(AdversarialModel):
 
     # Training -----------------------------------------------------------------------------
 
-    def critic_loss(self, real, z, noise):
-        fake = ops.stop_gradient(self.generator(z, training=True))
+    def critic_loss(self, real, z, noise, training=True):
+        fake = ops.stop_gradient(self.generator(z, training=training))
         if self.gan_loss == "began":
-            real_loss = reconstruction_loss(real, self.critic(real, training=True))
-            fake_loss = reconstruction_loss(fake, self.critic(fake, training=True))
+            real_loss = reconstruction_loss(real, self.critic(real, training=training))
+            fake_loss = reconstruction_loss(fake, self.critic(fake, training=training))
             loss = began_discriminator_loss(real_loss, fake_loss, self.k)
             return loss, {"critic_loss": loss, "real_reconstruction": real_loss}
         loss_fn, _ = SCORE_LOSSES[self.gan_loss]
-        loss = loss_fn(self.critic(real, training=True), self.critic(fake, training=True))
+        loss = loss_fn(self.critic(real, training=training), self.critic(fake, training=training))
         if self.gan_loss not in PENALISED:
             return loss, {"critic_loss": loss}
-        critic = lambda x: self.critic(x, training=True)
+        critic = lambda x: self.critic(x, training=training)
         if self.gan_loss == "wgan_gp":
             penalty = gradient_penalty(critic, real, fake, noise)
         else:
@@ -209,12 +216,12 @@ class GAN(AdversarialModel):
         loss = loss + self.penalty_weight * penalty
         return loss, {"critic_loss": loss, "gradient_penalty": penalty}
 
-    def generator_loss(self, z):
-        fake = self.generator(z, training=True)
+    def generator_loss(self, z, training=True):
+        fake = self.generator(z, training=training)
         if self.gan_loss == "began":
-            loss = reconstruction_loss(fake, self.critic(fake, training=True))
+            loss = reconstruction_loss(fake, self.critic(fake, training=training))
         else:
-            loss = SCORE_LOSSES[self.gan_loss][1](self.critic(fake, training=True))
+            loss = SCORE_LOSSES[self.gan_loss][1](self.critic(fake, training=training))
         return loss, {"generator_loss": loss}
 
     def penalty_noise(self, real):
@@ -249,6 +256,28 @@ class GAN(AdversarialModel):
         if self.gan_loss == "began":
             terms.update(self.update_k(terms["real_reconstruction"], terms["generator_loss"]))
         return self.update_trackers(terms)
+
+    def test_step(self, data):
+        """Both players' losses on held-out data, no updates (BatchNorm uses its moving statistics).
+
+        What `evaluate`, `fit(validation_data=...)` and fine-tuning log; for
+        BEGAN, M_global on held-out data is the paper's convergence measure.
+        """
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real = ops.convert_to_tensor(real)
+        z = self.sample_latent(ops.shape(real)[0])
+        _, terms = self.critic_loss(real, z, self.penalty_noise(real), training=False)
+        terms.update(self.generator_loss(z, training=False)[1])
+        if self.gan_loss == "began":
+            terms["k"] = ops.convert_to_tensor(self.k)
+            terms["m_global"] = began_convergence(terms["real_reconstruction"], terms["generator_loss"], self.gamma)
+        return self.update_trackers(terms)
+
+    @property
+    def selection_metric(self):
+        """What picks the best epoch when fine-tuning: BEGAN's M_global; other losses have none
+        (a GAN's losses do not measure sample quality), so the last epoch is kept."""
+        return "m_global" if self.gan_loss == "began" else None
 
     # Numpy API for users ------------------------------------------------------------------
 

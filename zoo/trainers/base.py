@@ -43,9 +43,12 @@ class ZooModel(keras.Model):
     `keras.ops` and `zoo.backend.value_and_grad`; the class adapts them to the
     calling convention of Keras' trainer on the running backend. Each name in
     `tracked` gets a `keras.metrics.Mean`, so `fit` logs and callbacks see it.
+    `selection_metric` (lower is better) picks the best epoch when fine-tuning;
+    None keeps the last one.
     """
 
     tracked = ("loss",)
+    selection_metric = "loss"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
