@@ -15,8 +15,12 @@ Every code is measured the same way (`measure_codes`), labels used only for meas
 
     python recipes/autoencoder_mnist.py --model ae          # -> checkpoints/ae_mnist, results/ae_mnist.json
     python recipes/autoencoder_mnist.py --model dae --quick # < 1 minute, writes under logs/
+    python recipes/autoencoder_mnist.py --model ae --weights checkpoints/ae_mnist/model.weights.h5
+        # re-measure trained weights without training; the training record of the results JSON it
+        # replaces (time, history, command, commit) is kept under "trained_by"
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -62,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="measure and package these trained weights (.weights.h5) instead of training")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = 1
@@ -93,13 +99,14 @@ def measure_codes(encoder, codes_train, codes_test, x_train, y_train, x_test, y_
     if encoder is not None:
         for n in FEW_LABELS:
             for pretrained in (True, False):
-                scores = []
-                for draw in range(1 if quick else FEW_LABEL_DRAWS):
-                    labelled = balanced_subset(y_train, n, seed=draw)
-                    scores.append(few_label_accuracy(encoder, x_train[labelled], y_train[labelled], x_test, y_test,
-                                                     pretrained=pretrained, steps=20 if quick else 500, seed=draw))
-                key = f"labels_{n}_{'pretrained' if pretrained else 'scratch'}"
-                measured[key], measured[key + "_std"] = float(np.mean(scores)), float(np.std(scores))
+                runs = [few_label_accuracy(encoder, x_train[labelled], y_train[labelled], x_test, y_test,
+                                           pretrained=pretrained, steps=20 if quick else 500, seed=draw)
+                        for draw in range(1 if quick else FEW_LABEL_DRAWS)
+                        for labelled in [balanced_subset(y_train, n, seed=draw)]]
+                for stage in runs[0]:
+                    key = f"labels_{n}_{'scratch' if not pretrained else 'pretrained' if stage == 'fine_tuned' else 'frozen'}"
+                    scores = [run[stage] for run in runs]
+                    measured[key], measured[key + "_std"] = float(np.mean(scores)), float(np.std(scores))
     return measured
 
 
@@ -115,14 +122,17 @@ def code_metrics(measured, split):
     metrics = [{"key": key, "name": name, "value": round(measured[key], 4), "unit": "fraction",
                 "lower_is_better": False, "split": split, **({"target": target} if target else {}),
                 **({"reference": reference} if reference else {})} for key, name, target, reference in rows]
+    descriptions = {"frozen": "pre-trained encoder frozen, softmax head trained",
+                    "pretrained": "pre-trained encoder, head then all layers fine-tuned",
+                    "scratch": "same network from scratch"}
     for n in FEW_LABELS:
-        for kind in ("pretrained", "scratch"):
+        for kind, description in descriptions.items():
             key = f"labels_{n}_{kind}"
             if key in measured:
                 metrics.append({
                     "key": key, "value": round(measured[key], 4), "unit": "fraction", "lower_is_better": False,
-                    "name": f"{n}-label test accuracy, encoder {'pre-trained here' if kind == 'pretrained' else 'from scratch'} "
-                            f"(mean of {FEW_LABEL_DRAWS} draws, std {measured[key + '_std']:.3f})",
+                    "name": f"{n}-label test accuracy, {description} (mean of {FEW_LABEL_DRAWS} draws, "
+                            f"std {measured[key + '_std']:.3f})",
                     "split": "test (10k)", **({"target": "+10 points over scratch"} if kind == "pretrained" else {})})
     return metrics
 
@@ -168,8 +178,16 @@ def main(argv=None):
 
     x_train, y_train, x_test, y_test = load_data(args.quick)
     model = build(args.model)
-    steps, history = train(model, x_train, x_test, args)
-    train_seconds = clock.seconds
+    trained_by = None
+    if args.weights:
+        model.load_weights(args.weights)
+        model.compile(optimizer="adam")
+        previous = json.loads(results_path.read_text()) if results_path.is_file() else {}
+        trained_by = {key: previous.get(key) for key in ("command", "git_commit", "train_seconds", "history")}
+        steps, history, train_seconds = previous.get("steps"), previous.get("history"), previous.get("train_seconds")
+    else:
+        steps, history = train(model, x_train, x_test, args)
+        train_seconds = clock.seconds
     test_loss = float(model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)["loss"])
 
     eval_clock = _common.Stopwatch()
@@ -195,7 +213,7 @@ def main(argv=None):
     results = _common.results_record(
         name, args, metrics, train_seconds, history, eval_seconds=eval_clock.seconds, steps=steps,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        measured={k: round(v, 4) for k, v in measured.items()}, **extra)
+        measured={k: round(v, 4) for k, v in measured.items()}, trained_by=trained_by, **extra)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": registry.get(name).description,

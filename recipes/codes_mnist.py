@@ -25,7 +25,7 @@ from zoo.io import write_atomic  # noqa: E402
 NAME = "codes_mnist"
 COLUMNS = [("linear_probe", "linear probe"), ("cluster_accuracy", "k-means acc"), ("cluster_nmi", "k-means NMI"),
            ("retrieval_p10", "precision@10")] + [
-              (f"labels_{n}_{kind}", f"{n} labels, {kind}") for n in FEW_LABELS for kind in ("pretrained", "scratch")]
+              (f"labels_{n}_{kind}", f"{n} labels, {kind}") for n in FEW_LABELS for kind in ("frozen", "pretrained", "scratch")]
 TARGETS = {"linear_probe": ">= 0.98", "cluster_accuracy": ">= 0.90", "labels_100_pretrained": "scratch + 0.10"}
 
 

@@ -31,7 +31,8 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
     if hasattr(model, "sample"):
         out = model.sample(4, seed=0)
     else:
-        x = np.random.default_rng(0).uniform(size=(4, *model.image_shape)).astype("float32")
+        shape = model.image_shape if hasattr(model, "image_shape") else model.data_shape
+        x = np.random.default_rng(0).uniform(size=(4, *shape)).astype("float32")
         method = next(m for m in ("encode", "features", "denoise") if hasattr(model, m))
         out = getattr(model, method)(x)
     for part in out if isinstance(out, tuple) else (out,):

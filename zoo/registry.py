@@ -45,6 +45,18 @@ def _beta_vae_mnist():
     return VAE(image_shape=(28, 28, 1), latent_dim=10, beta=4.0)
 
 
+def _eigenfaces_olivetti():
+    from zoo.models.classical import eigenfaces_olivetti
+
+    return eigenfaces_olivetti()
+
+
+def _fisherfaces_olivetti():
+    from zoo.models.classical import fisherfaces_olivetti
+
+    return fisherfaces_olivetti()
+
+
 def _digit_classifier():
     from zoo.models.classifier import digit_classifier
 
@@ -107,6 +119,22 @@ ENTRIES = {
             family="vae",
             build=_beta_vae_mnist,
             recipe="recipes/autoencoder_mnist.py --model beta_vae",
+        ),
+        Entry(
+            name="pca_olivetti",
+            description="Eigenfaces (Turk & Pentland 1991): PCA of the Olivetti faces, 200 components, "
+                        "1-NN identification.",
+            family="classical",
+            build=_eigenfaces_olivetti,
+            recipe="recipes/eigenfaces_olivetti.py",
+        ),
+        Entry(
+            name="lda_olivetti",
+            description="Fisherfaces (Belhumeur et al. 1997): PCA to N - c then LDA to 39 dims on Olivetti faces, "
+                        "1-NN identification.",
+            family="classical",
+            build=_fisherfaces_olivetti,
+            recipe="recipes/eigenfaces_olivetti.py",
         ),
         Entry(
             name="mnistnet",

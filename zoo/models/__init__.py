@@ -1,7 +1,9 @@
 """One module per method family. Importing this registers every zoo class with Keras."""
 
+from zoo.models.autoencoder import Autoencoder
+from zoo.models.classical import LDA, PCA  # noqa: F401  registers them for zoo.load
 from zoo.models.classifier import DigitClassifier, digit_classifier
 from zoo.models.gan import GAN, WGANGP
 from zoo.models.vae import VAE
 
-__all__ = ["GAN", "VAE", "WGANGP", "DigitClassifier", "digit_classifier"]
+__all__ = ["GAN", "Autoencoder", "VAE", "WGANGP", "DigitClassifier", "digit_classifier"]
