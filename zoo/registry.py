@@ -57,6 +57,12 @@ def _fisherfaces_olivetti():
     return fisherfaces_olivetti()
 
 
+def _dae_bsd():
+    from zoo.models.denoiser import dae_bsd
+
+    return dae_bsd()
+
+
 def _digit_classifier():
     from zoo.models.classifier import digit_classifier
 
@@ -135,6 +141,15 @@ ENTRIES = {
             family="classical",
             build=_fisherfaces_olivetti,
             recipe="recipes/eigenfaces_olivetti.py",
+        ),
+        Entry(
+            name="dae_bsd",
+            description="Blind DnCNN denoiser (Zhang et al. 2017) for Gaussian noise up to sigma 55 on grey and "
+                        "colour natural images, trained on Sun-Hays80 + Set5 + Set14 patches; tested on BSD68 "
+                        "and CBSD68.",
+            family="denoiser",
+            build=_dae_bsd,
+            recipe="recipes/dncnn_bsd.py",
         ),
         Entry(
             name="mnistnet",
