@@ -212,14 +212,15 @@ def balanced_subset(labels, n, seed=0):
 
 
 def few_label_accuracy(encoder, x_labeled, y_labeled, x_test, y_test, pretrained=True, steps=500,
-                       batch_size=32, learning_rate=1e-3, fine_tune_rate=0.1, seed=0):
+                       batch_size=32, learning_rate=1e-3, head_rate=1e-2, fine_tune_rate=0.1, seed=0):
     """Test accuracy of `encoder` + a softmax layer trained on a few labelled images.
 
-    Pre-trained: the head is trained on frozen codes for `steps`, then encoder
-    and head together for `steps` more at `fine_tune_rate` times the rate (so
-    the few labels refine the code instead of overwriting it). From scratch
-    (`pretrained=False`): the same architecture, freshly initialised, trained
-    end to end for the same 2 x `steps`. A fixed budget, since a few-label user
+    Pre-trained: the head is trained on frozen codes for `steps` at
+    `head_rate` (a linear probe), then encoder and head together for `steps`
+    more at `fine_tune_rate` x `learning_rate` (so the few labels refine the
+    code instead of overwriting it). From scratch (`pretrained=False`): the
+    same architecture, freshly initialised, trained end to end at
+    `learning_rate` for the same 2 x `steps`. A fixed budget, since a few-label user
     has no labels to spare for early stopping. Returns `{"frozen": accuracy
     after the head-only stage (pre-trained only), "fine_tuned": final accuracy}`.
     `encoder` maps images to codes (its first output if it has several).
@@ -249,6 +250,6 @@ def few_label_accuracy(encoder, x_labeled, y_labeled, x_test, y_test, pretrained
     if not pretrained:
         return {"fine_tuned": train(learning_rate, 2 * steps, seed)}
     body.trainable = False
-    frozen = train(learning_rate, steps, seed)
+    frozen = train(head_rate, steps, seed)
     body.trainable = True
     return {"frozen": frozen, "fine_tuned": train(learning_rate * fine_tune_rate, steps, seed + 1)}
