@@ -53,6 +53,13 @@ def command_line():
     return " ".join(["python", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
 
 
+def jit_compile():
+    """The `jit_compile` the recipes use: XLA on JAX only. On TF, XLA made the conv nets slower on
+    this CPU (measured); on torch, `jit_compile=True` means torch.compile, which took minutes to
+    compile a few steps here, so torch runs eagerly."""
+    return keras.backend.backend() == "jax"
+
+
 def verbosity(value):
     return value if value == "auto" else int(value)
 

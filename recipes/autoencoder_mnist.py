@@ -144,8 +144,7 @@ def build(model_name):
 def train(model, x_train, x_test, args):
     steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.1)
-    # TF: XLA made these conv nets slower on CPU (measured); JAX always jits; torch runs eagerly.
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=keras.backend.backend() != "tensorflow")
+    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=_common.jit_compile())
     history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
                         validation_data=(x_test,), verbose=_common.verbosity(args.verbose))
     return steps, history.history

@@ -85,7 +85,7 @@ def build(args):
 
 def compile_model(model, learning_rate):
     # TF: no XLA on CPU (as recipes/vae_mnist.py); JAX always jits; torch runs eagerly.
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=keras.backend.backend() == "jax")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=_common.jit_compile())
 
 
 def steps_for_budget(args, images, probe_steps=8):

@@ -89,7 +89,7 @@ def main(argv=None):
     classifier = zoo.load(classifier_name, compile=False)
 
     model = registry.get(name).build()
-    model.compile(jit_compile=keras.backend.backend() != "tensorflow")
+    model.compile(jit_compile=_common.jit_compile())
     clock = _common.Stopwatch()
     history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
                         verbose=_common.verbosity(args.verbose))

@@ -50,7 +50,7 @@ def main(argv=None):
     for loss in args.losses:
         keras.utils.set_random_seed(args.seed)
         model = GAN(mlp(2, 2, name="generator"), mlp(2, 1, name="critic"), latent_dim=2, loss=loss, seed=args.seed)
-        model.compile(jit_compile=keras.backend.backend() != "tensorflow")
+        model.compile(jit_compile=_common.jit_compile())
         epochs = int(np.ceil(args.steps * args.batch_size / len(data)))
         clock = _common.Stopwatch()
         model.fit(data, batch_size=args.batch_size, epochs=epochs, steps_per_epoch=args.steps // epochs,

@@ -60,9 +60,8 @@ def load_data(quick):
 def train(model, x_train, x_test, args, work_dir):
     steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.1)
-    # TF: XLA made this model slower on CPU (measured); JAX always jits; torch runs eagerly.
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  jit_compile=keras.backend.backend() != "tensorflow")
+                  jit_compile=_common.jit_compile())
     work_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [
         keras.callbacks.ModelCheckpoint(work_dir / "last.weights.h5", save_weights_only=True),

@@ -63,6 +63,12 @@ def _dae_bsd():
     return dae_bsd()
 
 
+def _cyclegan_mnist_usps():
+    from zoo.models.cyclegan import cyclegan_mnist_usps
+
+    return cyclegan_mnist_usps()
+
+
 def _digit_classifier():
     from zoo.models.classifier import digit_classifier
 
@@ -164,6 +170,21 @@ ENTRIES = {
             family="classifier",
             build=_digit_classifier,
             recipe="recipes/digit_classifier.py --dataset fashion_mnist",
+        ),
+        Entry(
+            name="uspsnet",
+            description="USPS digit classifier (28x28, MNIST-like layout) whose features define fid_uspsnet and "
+                        "that judges MNIST->USPS translations.",
+            family="classifier",
+            build=_digit_classifier,
+            recipe="recipes/digit_classifier.py --dataset usps",
+        ),
+        Entry(
+            name="cyclegan_mnist_usps",
+            description="CycleGAN (Zhu et al. 2017) translating 28x28 digits between MNIST and USPS, trained unpaired.",
+            family="cyclegan",
+            build=_cyclegan_mnist_usps,
+            recipe="recipes/cyclegan_mnist_usps.py",
         ),
         *[
             Entry(

@@ -10,5 +10,6 @@ TensorFlow is imported only when `load` is called.
 
 from zoo.data.datasets import load
 from zoo.data.images import check_images, from_folder
+from zoo.data.usps import load_usps
 
-__all__ = ["check_images", "from_folder", "load"]
+__all__ = ["check_images", "from_folder", "load", "load_usps"]

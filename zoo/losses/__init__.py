@@ -1,5 +1,6 @@
 """Loss terms, each written once in `keras.ops` and cited: ELBO terms, the GAN loss family."""
 
+from zoo.losses.cycle import cycle_consistency_loss, identity_loss
 from zoo.losses.elbo import bernoulli_log_likelihood, gaussian_kl
 from zoo.losses.gan import (
     SCORE_LOSSES,
@@ -24,10 +25,12 @@ __all__ = [
     "began_discriminator_loss",
     "began_k_update",
     "bernoulli_log_likelihood",
+    "cycle_consistency_loss",
     "discriminator_loss",
     "dragan_penalty",
     "gaussian_kl",
     "gradient_penalty",
+    "identity_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
     "minimax_generator_loss",
