@@ -157,7 +157,8 @@ def pictures(model, kind, x_train, x_test, y_test, codes_train, codes_test, path
         corrupted = np.asarray(model.corrupt(keras.ops.convert_to_tensor(x_test[:16])))
         written.append(save_rows([x_test[:16], corrupted, model.reconstruct(corrupted)], f"{path_stem}_denoising.png"))
     if kind == "ae2d":
-        written.append(scatter_png(codes_test, y_test, f"{path_stem}_codes.png", title="2-d codes of the MNIST test set"))
+        written.append(scatter_png(codes_test, y_test, f"{path_stem}_codes.png", quantile=0.01,
+                                   title="2-d codes of the MNIST test set (1%-99% range of each axis)"))
     if kind == "beta_vae":
         written.append(save_image_grid(model.traverse(x_test[:1]), f"{path_stem}_traversals.png", nrow=9))
         written.append(save_image_grid(model.sample(64, seed=0), f"{path_stem}_samples.png", nrow=8))

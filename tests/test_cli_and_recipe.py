@@ -81,3 +81,19 @@ def test_quick_ring_recipe_counts_modes_and_draws_them(tmp_path):
     run_mm = data["runs"]["mm"]
     assert run_mm["generator_steps"] == 50 and 0 <= run_mm["modes_covered"] <= 8
     assert Image.open(tmp_path / run_mm["picture"]).size == (640, 640)
+
+
+def test_quick_autoencoder_recipe_measures_its_code_and_writes_pictures(tmp_path, real_tfds_dir):
+    out, results = tmp_path / "dae", tmp_path / "dae_mnist.json"
+    run(["recipes/autoencoder_mnist.py", "--model", "dae", "--quick", "--verbose", "0", "--out", str(out),
+         "--results", str(results)], timeout=300)
+    data = json.loads(results.read_text())
+    measured = data["measured"]
+    for key in ("linear_probe", "cluster_accuracy", "cluster_nmi", "retrieval_p10", "labels_100_frozen",
+                "labels_100_pretrained", "labels_100_scratch"):
+        assert 0.0 <= measured[key] <= 1.0, key
+    assert measured["linear_probe"] > 0.2 and measured["retrieval_p10"] > 0.2  # above chance (0.1) after 1 epoch
+    for picture in ("reconstructions", "denoising", "retrieval"):
+        assert (tmp_path / f"dae_mnist_{picture}.png").is_file()
+    model = zoo.load(out)
+    assert model.noise == "masking" and model.encode(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 16)

@@ -97,11 +97,13 @@ def save_rows(rows, path, padding=2):
     return _save_png(grid, path)
 
 
-def scatter_png(points, labels, path, title=None, size=640):
+def scatter_png(points, labels, path, title=None, size=640, quantile=0.0):
     """Draws 2-D points coloured by label (at most 10 labels) into a PNG; returns the path.
 
     Used for the "2-D code" picture of a model's latent space. The axes span the
-    data with a 5% margin; a legend on the right names each label's colour.
+    data with a 5% margin; with `quantile` > 0 they span the [quantile, 1 -
+    quantile] range of each axis instead, so a few far-out points do not squash
+    the rest (points outside are not drawn). A legend names each label's colour.
     """
     points = _as_array(points, "points")
     if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
@@ -135,7 +137,10 @@ def scatter_png(points, labels, path, title=None, size=640):
     font = ImageFont.load_default(size=max(10, size // 48))
     left, top, right, bottom = 64, 40, size - 96, size - 44
 
-    low, high = points.min(axis=0), points.max(axis=0)
+    if not 0.0 <= quantile < 0.5:
+        raise InputError(f"scatter_png expects quantile in [0, 0.5); received {quantile}.")
+    low, high = np.quantile(points, quantile, axis=0), np.quantile(points, 1.0 - quantile, axis=0)
+    inside = np.all((points >= low) & (points <= high), axis=1)
     span = np.where(high > low, high - low, 1.0)
     low, high = low - 0.05 * span, high + 0.05 * span
     x = left + (points[:, 0] - low[0]) / (high[0] - low[0]) * (right - left)
@@ -144,6 +149,8 @@ def scatter_png(points, labels, path, title=None, size=640):
     radius = max(1.5, size / 320)
     # A fixed shuffle, so no label is always drawn on top and the file is reproducible.
     for i in np.random.default_rng(0).permutation(len(points)):
+        if not inside[i]:
+            continue
         draw.ellipse(
             (x[i] - radius, y[i] - radius, x[i] + radius, y[i] + radius),
             fill=PALETTE[label_index[i]],

@@ -23,4 +23,5 @@ def check_codes(z, dim):
 
 
 def sigmoid(logits):
-    return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+    """1 / (1 + exp(-x)) without overflow for large negative logits."""
+    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype="float32")))).astype("float32")
