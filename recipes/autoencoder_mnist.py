@@ -1,4 +1,4 @@
-"""Recipe: the autoencoder family on MNIST, each measured on what its code is used for.
+"""Recipe: the autoencoder family on MNIST (or Fashion-MNIST), each measured on what its code is used for.
 
     --model ae        bottleneck autoencoder (Hinton & Salakhutdinov, Science 2006)
     --model dae       denoising autoencoder, masking noise (Vincent et al., ICML 2008)
@@ -15,6 +15,7 @@ Every code is measured the same way (`measure_codes`), labels used only for meas
 
     python recipes/autoencoder_mnist.py --model ae          # -> checkpoints/ae_mnist, results/ae_mnist.json
     python recipes/autoencoder_mnist.py --model dae --quick # < 1 minute, writes under logs/
+    python recipes/autoencoder_mnist.py --model ae --dataset fashion_mnist   # -> checkpoints/ae_fashion_mnist
     python recipes/autoencoder_mnist.py --model ae --weights checkpoints/ae_mnist/model.weights.h5
         # re-measure trained weights without training; the training record of the results JSON it
         # replaces (time, history, command, commit) is kept under "trained_by"
@@ -57,12 +58,18 @@ MODELS = {
 }
 FEW_LABELS = (100, 1000)
 FEW_LABEL_DRAWS = 3
+DATASETS = {
+    "mnist": {"name": "mnist", "title": "MNIST", "license": "CC BY-SA 3.0", "url": "http://yann.lecun.com/exdb/mnist/"},
+    "fashion_mnist": {"name": "fashion_mnist", "title": "Fashion-MNIST", "license": "MIT",
+                      "url": "https://github.com/zalandoresearch/fashion-mnist"},
+}
 ACTIVE_KL = 0.01  # nats: a latent dimension with less mean KL carries no information
 
 
 def parse_args(argv=None):
     parser = _common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--model", choices=sorted(MODELS), required=True)
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -74,9 +81,13 @@ def parse_args(argv=None):
     return args
 
 
-def load_data(quick):
-    x_train, y_train = zoo.data.load("mnist", "train")
-    x_test, y_test = zoo.data.load("mnist", "test")
+def checkpoint_name(model, dataset):
+    return MODELS[model][0].replace("mnist", dataset)
+
+
+def load_data(quick, dataset="mnist"):
+    x_train, y_train = zoo.data.load(dataset, "train")
+    x_test, y_test = zoo.data.load(dataset, "test")
     if quick:
         x_train, y_train, x_test, y_test = x_train[:2048], y_train[:2048], x_test[:512], y_test[:512]
     return x_train, y_train.astype("int64"), x_test, y_test.astype("int64")
@@ -137,8 +148,6 @@ def code_metrics(measured, split):
     return metrics
 
 
-def build(model_name):
-    return registry.get(MODELS[model_name][0]).build()
 
 
 def train(model, x_train, x_test, args):
@@ -158,7 +167,7 @@ def pictures(model, kind, x_train, x_test, y_test, codes_train, codes_test, path
         written.append(save_rows([x_test[:16], corrupted, model.reconstruct(corrupted)], f"{path_stem}_denoising.png"))
     if kind == "ae2d":
         written.append(scatter_png(codes_test, y_test, f"{path_stem}_codes.png", quantile=0.01,
-                                   title="2-d codes of the MNIST test set (1%-99% range of each axis)"))
+                                   title="2-d codes of the test set (1%-99% range of each axis)"))
     if kind == "beta_vae":
         written.append(save_image_grid(model.traverse(x_test[:1]), f"{path_stem}_traversals.png", nrow=9))
         written.append(save_image_grid(model.sample(64, seed=0), f"{path_stem}_samples.png", nrow=8))
@@ -172,12 +181,13 @@ def pictures(model, kind, x_train, x_test, y_test, codes_train, codes_test, path
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
-    name, paper = MODELS[args.model]
+    name, paper = checkpoint_name(args.model, args.dataset), MODELS[args.model][1]
+    dataset = DATASETS[args.dataset]
     out, results_path = _common.outputs(args, name)
     clock = _common.Stopwatch()
 
-    x_train, y_train, x_test, y_test = load_data(args.quick)
-    model = build(args.model)
+    x_train, y_train, x_test, y_test = load_data(args.quick, args.dataset)
+    model = registry.get(name).build()
     trained_by = None
     if args.weights:
         model.load_weights(args.weights)
@@ -195,7 +205,7 @@ def main(argv=None):
     measured = measure_codes(model.encoder, codes_train, codes_test, x_train, y_train, x_test, y_test,
                              quick=args.quick, seed=args.seed)
     print(" ".join(f"{k}={v:.4f}" for k, v in measured.items()))
-    split = f"MNIST train ({len(x_train)}) / test ({len(x_test)})"
+    split = f"{dataset['title']} train ({len(x_train)}) / test ({len(x_test)})"
     is_vae = args.model == "beta_vae"
     metrics = [{"key": "test_loss", "name": "Test negative beta-ELBO" if is_vae else "Test reconstruction loss "
                 "(binary cross-entropy per image)", "value": round(test_loss, 3), "unit": "nats",
@@ -220,16 +230,16 @@ def main(argv=None):
         "paper": paper,
         "family": "vae" if is_vae else "autoencoder",
         "license": "apache-2.0",
-        "dataset": {"name": "mnist", "license": "CC BY-SA 3.0", "url": "http://yann.lecun.com/exdb/mnist/",
+        "dataset": {"name": dataset["name"], "license": dataset["license"], "url": dataset["url"],
                     "split": f"train ({len(x_train)} images; labels used only to measure the codes)"},
         "metrics": metrics,
         **_common.provenance(results, "recipes/autoencoder_mnist.py"),
         "steps": steps,
         "epochs": args.epochs,
-        "tags": ["autoencoder", "representation-learning", "mnist", "unsupervised"] + (["vae"] if is_vae else []),
-        "intended_use": "Encoding 28x28 grey digit images into a small code for probing, clustering, retrieval "
+        "tags": ["autoencoder", "representation-learning", args.dataset, "unsupervised"] + (["vae"] if is_vae else []),
+        "intended_use": f"Encoding 28x28 grey {dataset['title']} images into a small code for probing, clustering, retrieval "
                         "and few-label fine-tuning; reconstructing them; a starting point for fine-tuning.",
-        "limitations": "Trained on MNIST digits only; codes of other images are not meaningful.",
+        "limitations": f"Trained on {dataset['title']} only; codes of other images are not meaningful.",
     })
     _common.write_json(results_path, results)
     stem = results_path.with_name(name)

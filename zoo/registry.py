@@ -111,6 +111,13 @@ ENTRIES = {
             recipe="recipes/autoencoder_mnist.py --model ae",
         ),
         Entry(
+            name="ae_fashion_mnist",
+            description="Convolutional autoencoder (Hinton & Salakhutdinov 2006) on Fashion-MNIST, 16-number code.",
+            family="autoencoder",
+            build=_autoencoder(code_dim=16),
+            recipe="recipes/autoencoder_mnist.py --model ae --dataset fashion_mnist",
+        ),
+        Entry(
             name="dae_mnist",
             description="Denoising autoencoder (Vincent et al. 2008) on MNIST, masking noise (30% of pixels), "
                         "16-number code.",
