@@ -1,0 +1,252 @@
+"""What every benchmark worker shares: the models' settings, thread and device set-up, the timing loop.
+
+No framework is imported here: `setup` must run before TensorFlow, JAX or
+PyTorch load, so that the thread and device settings reach them.
+"""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT_PREFIX = "BENCH_RESULT "
+
+# The networks and hyper-parameters every implementation uses: the zoo's registry entries and the papers' training.
+MODELS = {
+    "vae": {  # registry vae_mnist: VAE(latent_dim=32), conv nets of zoo/layers/conv.py; recipes/vae_mnist.py's Adam
+        "registry": "vae_mnist", "batch_size": 128, "latent_dim": 32, "filters": (32, 64), "hidden": 256,
+        "learning_rate": 1e-3,
+    },
+    "wgan_gp": {  # registry gan_wgan_gp_mnist: DCGAN nets of width 32, no critic norm; PAPER_TRAINING["wgan_gp"]
+        "registry": "gan_wgan_gp_mnist", "batch_size": 64, "latent_dim": 64, "width": 32, "n_critic": 5,
+        "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9, "gp_weight": 10.0,
+    },
+    "cyclegan": {  # registry cyclegan_mnist_usps: ResNet generators (width 16, 3 blocks), PatchGANs of width 32
+        "registry": "cyclegan_mnist_usps", "batch_size": 1, "width": 16, "n_blocks": 3, "discriminator_width": 32,
+        "learning_rate": 2e-4, "beta_1": 0.5, "cycle_weight": 10.0, "identity_weight": 0.5, "pool_size": 50,
+    },
+}
+# What the issue also names but the zoo does not have yet.
+MISSING_MODELS = {"translation": "the translation model (batch 32, length 30) is not in the zoo yet"}
+
+IMPLEMENTATIONS = ("zoo", "keras_io", "torch", "jax")  # keras_io: the keras-io style TF-only train_step
+FRAMEWORK = {"torch": "torch", "jax": "jax", "keras_io": "tensorflow"}  # reference -> the zoo backend it is compared to
+
+
+def setup(device="cpu", threads=None, keras_backend=None):
+    """Pin the process to `threads` cores and set every framework's thread and device knobs; returns them.
+
+    Call before importing any framework. The same settings go to every
+    implementation: the cores the process may run on (sched_setaffinity, which
+    TF, XLA and OpenMP size their pools by), OMP/MKL threads, TF's intra-op
+    threads and `torch.set_num_threads` (see `apply_threads`).
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    threads = int(threads or len(cpus))
+    if threads < len(cpus):
+        os.sched_setaffinity(0, cpus[:threads])
+    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "OPENBLAS_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if device == "cpu":
+        env.update({"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"})
+    else:  # TF, if loaded beside JAX or torch for tf.data, must not take the whole GPU
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    if keras_backend:
+        env["KERAS_BACKEND"] = keras_backend
+    os.environ.update(env)
+    return {"threads": threads, "cores": sorted(os.sched_getaffinity(0)), "env": env}
+
+
+def apply_threads(framework, threads):
+    """The per-framework thread calls that environment variables do not cover."""
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    elif framework == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:  # the runtime is already up; TF_NUM_INTRAOP_THREADS applied
+            pass
+
+
+def synthetic(model_name, n, channels_first=False, seed=0):
+    """Random images in [0, 1] of the model's shape, float32: `(x,)`, or `(a, b)` for CycleGAN's two domains."""
+    rng = np.random.default_rng(seed)
+    shape = (n, 1, 28, 28) if channels_first else (n, 28, 28, 1)
+    return tuple(rng.random(shape, dtype=np.float32) for _ in range(2 if model_name == "cyclegan" else 1))
+
+
+class LoopBench:
+    """A hand-written training loop: `step(*batch)` on framework tensors that `to_device(numpy array)` makes.
+
+    `run_steps` cycles through a few batches staged on the device; `fit_times`
+    runs the loop a user writes: each epoch a fresh permutation, each step a
+    slice of the numpy arrays sent to the device, no per-step logging.
+    """
+
+    def __init__(self, step, to_device, sync, make_data, batch_size, wait=None, staged=4, seed=0):
+        self.step, self.to_device, self.sync, self.make_data = step, to_device, sync, make_data
+        self.wait = wait or (lambda batch: sync())  # block until a staged batch is on the device
+        self.batch_size = int(batch_size)
+        arrays = make_data(staged * self.batch_size)
+        self.batches = [self._slice(arrays, np.arange(i * self.batch_size, (i + 1) * self.batch_size))
+                        for i in range(staged)]
+        self.step_count = 0
+        self.rng = np.random.default_rng(seed)
+        self.last = None
+
+    def _slice(self, arrays, index):
+        return tuple(self.to_device(a[index]) for a in arrays)
+
+    def run_steps(self, n):
+        for _ in range(n):
+            self.step(*self.batches[self.step_count % len(self.batches)])
+            self.step_count += 1
+
+    def finish_steps(self):
+        pass
+
+    def _epoch(self, arrays, steps, train):
+        order = self.rng.permutation(len(arrays[0]))
+        for i in range(steps):
+            batch = self._slice(arrays, order[i * self.batch_size:(i + 1) * self.batch_size])
+            if train:
+                self.step(*batch)
+            self.last = batch
+
+    def fit_times(self, steps, reps, warmup):
+        arrays = self.make_data(steps * self.batch_size)
+        self._epoch(arrays, min(warmup, steps), train=True)
+        return timed_reps(lambda n: self._epoch(arrays, n, train=True), self.sync, steps, reps)
+
+    def pipeline_times(self, steps, reps):
+        arrays = self.make_data(steps * self.batch_size)
+        return timed_reps(lambda n: self._epoch(arrays, n, train=False), lambda: self.wait(self.last), steps, reps)
+
+
+def timed_reps(run, sync, steps, reps):
+    """Seconds of each of `reps` repetitions of `run(steps)`, synchronised with the device at both ends."""
+    times = []
+    for _ in range(reps):
+        sync()
+        start = time.perf_counter()
+        run(steps)
+        sync()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def steps_for(seconds_per_step, rep_seconds, min_steps=2, max_steps=500):
+    """Steps per repetition so that one repetition lasts about `rep_seconds`."""
+    return int(min(max_steps, max(min_steps, round(rep_seconds / max(seconds_per_step, 1e-6)))))
+
+
+def rates(times, steps, batch_size):
+    """Median and spread of steps/s over the repetitions."""
+    values = sorted(steps / t for t in times)
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else (values[0],) * 3
+    median = statistics.median(values)
+    return {"steps_per_s": median, "q1": q1, "q3": q3, "min": values[0], "max": values[-1],
+            "images_per_s": median * batch_size, "steps_per_rep": steps, "reps": len(values),
+            "seconds": [round(t, 4) for t in times]}
+
+
+def rss_mb():
+    """Current resident memory of this process, MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, MB (Linux reports ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def warm_up(bench, min_steps=3, max_seconds=60.0, window=3, tolerance=0.25):
+    """Run single steps until the last `window` agree within `tolerance` (or `max_seconds` pass); their times.
+
+    Compilation is the first step, but not the only slow one: the zoo on
+    torch takes about ten steps on this CPU to reach its steady speed.
+    """
+    times = []
+    start = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        bench.run_steps(1)
+        bench.sync()
+        times.append(time.perf_counter() - t)
+        last = times[-window:]
+        if len(times) >= max(min_steps, window) and max(last) <= (1 + tolerance) * min(last):
+            return times, True
+        if time.perf_counter() - start > max_seconds:
+            return times, False
+
+
+def measure(bench, batch_size, warmup=3, warmup_seconds=60.0, reps=5, rep_seconds=3.0, steps=None, max_steps=500,
+            modes=("step", "fit")):
+    """Time `bench` (see worker.py for its interface): compiled steps on staged tensors, then the user's loop.
+
+    Warm-up steps (compilation included) are excluded: at least `warmup`,
+    more until the step time is steady. The steady step time sizes the
+    repetitions to about `rep_seconds` unless `steps` is given.
+    """
+    times, stable = warm_up(bench, warmup, warmup_seconds)
+    out = {"warmup_steps": len(times), "warmup_seconds": round(sum(times), 2), "warmup_stable": stable,
+           "first_step_seconds": round(times[0], 3)}
+    if steps is None:
+        steps = steps_for(statistics.median(times[-3:]), rep_seconds, max_steps=max_steps)
+    if "step" in modes:
+        out["step"] = rates(timed_reps(bench.run_steps, bench.sync, steps, reps), steps, batch_size)
+    bench.finish_steps()
+    if "fit" in modes:
+        out["fit"] = rates(bench.fit_times(steps, reps, warmup), steps, batch_size)
+        pipeline = bench.pipeline_times(steps, reps)
+        if pipeline is not None:
+            out["pipeline_seconds"] = [round(t, 4) for t in pipeline]
+            out["input_share"] = statistics.median(pipeline) / statistics.median(out["fit"]["seconds"])
+    return out
+
+
+def git_commit():
+    try:
+        run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        # Dirty: tracked changes anywhere, or new files in the code being measured.
+        dirty = run("git", "status", "--porcelain", "--untracked-files=no") or run(
+            "git", "status", "--porcelain", "--untracked-files=normal", "--", "zoo", "benchmarks")
+        return run("git", "rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine():
+    """The machine in words and numbers: CPU model, cores, memory, OS, Python."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return {"cpu": cpu, "cores_online": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
+            "memory_gb": round(memory_gb, 1), "os": platform.platform(), "python": sys.version.split()[0],
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def emit(record):
+    """The one line run.py reads from a worker's stdout."""
+    print(RESULT_PREFIX + json.dumps(record, sort_keys=True), flush=True)
