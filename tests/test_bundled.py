@@ -28,7 +28,15 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
     assert [w.shape for w in model.weights] == [w.shape for w in built.weights]
     metadata = json.loads((registry.get(name).checkpoint_dir / "metadata.json").read_text())["zoo"]
     assert metadata["name"] == name and metadata["metrics"], "a bundled checkpoint carries what its recipe measured"
-    if hasattr(model, "sample"):
+    if hasattr(model, "translate") and not hasattr(model, "image_shape"):  # text translators
+        source, target = name.split("_")[-2:]
+        out = model.translate(["a man is riding a bike ."], src=source, tgt=target)
+        assert isinstance(out[0], str)
+        return
+    if hasattr(model, "translate"):  # image-to-image translators: every direction, not sampling
+        x = np.random.default_rng(0).uniform(size=(4, *model.image_shape)).astype("float32")
+        out = tuple(model.translate(x, direction) for direction in ("a2b", "b2a"))
+    elif hasattr(model, "sample"):
         out = model.sample(4, seed=0)
     else:
         shape = model.image_shape if hasattr(model, "image_shape") else model.data_shape

@@ -69,6 +69,15 @@ def _cyclegan_mnist_usps():
     return cyclegan_mnist_usps()
 
 
+def _unmt_multi30k(src, tgt):
+    def build():
+        from zoo.models.unmt import unmt_multi30k
+
+        return unmt_multi30k((src, tgt))  # vocabulary re-learned from $ZOO_DATA_DIR (deterministic)
+
+    return build
+
+
 def _digit_classifier():
     from zoo.models.classifier import digit_classifier
 
@@ -193,6 +202,17 @@ ENTRIES = {
             build=_cyclegan_mnist_usps,
             recipe="recipes/cyclegan_mnist_usps.py",
         ),
+        *[
+            Entry(
+                name=f"unmt_multi30k_en_{tgt}",
+                description=f"Unsupervised MT (Lample et al. 2018) en<->{tgt}: shared bi-GRU encoder, attention GRU "
+                            "decoder, denoising + back-translation + adversarial training on disjoint Multi30k halves.",
+                family="unmt",
+                build=_unmt_multi30k("en", tgt),
+                recipe=f"recipes/unmt_multi30k.py --pair en-{tgt}",
+            )
+            for tgt in ("fr", "de")
+        ],
         *[
             Entry(
                 name=f"gan_{loss}_mnist",
