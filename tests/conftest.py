@@ -9,18 +9,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def real_tfds_dir():
-    """TFDS data dir for real MNIST, kept across runs so it is imported only once.
-
-    Skips without `$ZOO_DATA_DIR`, except on CI, where missing data is a failure.
-    """
+def shared_data_dir(relative_file, what):
+    """`$ZOO_DATA_DIR` when it holds `relative_file`; skips otherwise, except on CI, where missing data fails."""
     source_dir = os.environ.get("ZOO_DATA_DIR")
-    if not source_dir or not os.path.isfile(os.path.join(source_dir, "mnist", "t10k-images-idx3-ubyte.gz")):
-        message = f"real MNIST needs ZOO_DATA_DIR set to a folder laid out like shared/data (got {source_dir!r})"
+    if not source_dir or not os.path.isfile(os.path.join(source_dir, relative_file)):
+        message = f"{what} needs ZOO_DATA_DIR set to a folder laid out like shared/data (got {source_dir!r})"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+    return source_dir
+
+
+@pytest.fixture(scope="session")
+def real_tfds_dir():
+    """TFDS data dir for real MNIST, kept across runs so it is imported only once."""
+    shared_data_dir(os.path.join("mnist", "t10k-images-idx3-ubyte.gz"), "real MNIST")
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.environ.get("ZOO_TFDS_DIR") or os.path.join(cache, "keras-zoo", "tensorflow_datasets")
 

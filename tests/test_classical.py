@@ -21,6 +21,8 @@ from zoo.models.classical import (
     nearest_neighbour,
 )
 
+from conftest import shared_data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -306,14 +308,7 @@ def test_bad_labels_and_singular_scatter_are_clear_errors():
 
 @pytest.fixture(scope="module")
 def olivetti_dir():
-    """`$ZOO_DATA_DIR` when it holds the Olivetti faces; skips otherwise, except on CI."""
-    source = os.environ.get("ZOO_DATA_DIR")
-    if not source or not os.path.isfile(os.path.join(source, olivetti.FOLDER, olivetti.FILE)):
-        message = f"Olivetti faces need ZOO_DATA_DIR set to a folder laid out like shared/data (got {source!r})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return source
+    return shared_data_dir(os.path.join(olivetti.FOLDER, olivetti.FILE), "Olivetti faces")
 
 
 def test_olivetti_loads_with_its_fixed_split(olivetti_dir):

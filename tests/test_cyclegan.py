@@ -23,7 +23,7 @@ from zoo.models.cyclegan import (
     unpaired,
 )
 
-from conftest import max_abs_diff
+from conftest import max_abs_diff, shared_data_dir
 
 
 def tiny_cyclegan(channels=1, seed=0, **kwargs):
@@ -284,13 +284,7 @@ def test_the_recipe_architecture_builds():
 
 @pytest.fixture(scope="module")
 def usps_dir():
-    source_dir = os.environ.get("ZOO_DATA_DIR")
-    if not source_dir or not os.path.isfile(os.path.join(source_dir, "usps", "zip.test.gz")):
-        message = f"USPS needs ZOO_DATA_DIR set to a folder laid out like shared/data (got {source_dir!r})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return source_dir
+    return shared_data_dir(os.path.join("usps", "zip.test.gz"), "USPS")
 
 
 def test_usps_loads_in_mnist_layout(usps_dir):

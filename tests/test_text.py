@@ -32,6 +32,8 @@ from zoo.text.noise import add_noise, word_dropout, word_shuffle, word_starts
 from zoo.text.tokenizer import EOS_ID, PAD_ID, UNK_ID, SubwordTokenizer
 from zoo.text.word_by_word import WordByWordTranslator
 
+from conftest import shared_data_dir
+
 
 def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
@@ -359,13 +361,7 @@ def test_word_by_word_uses_the_aligned_neighbours_and_copies_unknown_words():
 
 @pytest.fixture(scope="module")
 def data_dir():
-    source_dir = os.environ.get("ZOO_DATA_DIR")
-    if not source_dir or not os.path.isfile(os.path.join(source_dir, "multi30k", "val.en.gz")):
-        message = f"Multi30k needs ZOO_DATA_DIR set to a folder laid out like shared/data (got {source_dir!r})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return source_dir
+    return shared_data_dir(os.path.join("multi30k", "val.en.gz"), "Multi30k")
 
 
 def test_multi30k_loads_aligned_splits(data_dir):
