@@ -16,6 +16,8 @@ import numpy as np
 from keras import ops
 from scipy.optimize import linear_sum_assignment
 
+from zoo.data.shuffle import shuffled_passes
+
 
 def _as_features(x, name):
     x = np.asarray(x, dtype="float32")
@@ -128,9 +130,7 @@ class _Batches(keras.utils.PyDataset):
     def __init__(self, x, y, steps, batch_size, seed):
         super().__init__()
         self.x, self.y, self.steps, self.batch_size = x, y, steps, batch_size
-        rng = np.random.default_rng(seed)
-        passes = int(np.ceil(steps * batch_size / len(x)))
-        self.order = np.concatenate([rng.permutation(len(x)) for _ in range(passes)])
+        self.order = shuffled_passes(np.random.default_rng(seed), len(x), steps * batch_size)
 
     def __len__(self):
         return self.steps

@@ -25,7 +25,6 @@ paper's ResNet generator and the discriminators its PatchGAN, scaled down to
 28x28 images in [0, 1] (a sigmoid output instead of tanh on [-1, 1]).
 """
 
-import math
 
 import keras
 import numpy as np
@@ -33,6 +32,7 @@ from keras import layers, ops
 
 from zoo.backend import value_and_grad
 from zoo.data import check_images
+from zoo.data.shuffle import shuffled_passes
 from zoo.errors import InputError
 from zoo.losses import (
     cycle_consistency_loss,
@@ -349,12 +349,10 @@ class UnpairedImages(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
-    def _order(self, n):
-        needed = self.steps * self.batch_size
-        return np.concatenate([self.rng.permutation(n) for _ in range(math.ceil(needed / n))])[:needed]
-
     def on_epoch_end(self):
-        self.order_a, self.order_b = self._order(len(self.a)), self._order(len(self.b))
+        count = self.steps * self.batch_size
+        self.order_a = shuffled_passes(self.rng, len(self.a), count)
+        self.order_b = shuffled_passes(self.rng, len(self.b), count)
 
     def __len__(self):
         return self.steps

@@ -37,7 +37,6 @@ With `denoising_weight=0`, `adversarial_weight=0` and
 pairs: the supervised upper bound of the paper's Table 2.
 """
 
-import math
 import warnings
 
 import keras
@@ -45,6 +44,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.backend import value_and_grad
+from zoo.data.shuffle import shuffled_passes
 from zoo.errors import InputError
 from zoo.text.noise import add_noise
 from zoo.text.tokenizer import EOS_ID, PAD_ID, SubwordTokenizer
@@ -513,12 +513,9 @@ class UNMTBatches(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
-    def _order(self, n):
-        needed = self.steps * self.batch_size
-        return np.concatenate([self.rng.permutation(n) for _ in range(math.ceil(needed / n))])[:needed]
-
     def on_epoch_end(self):
-        self.orders = {lang: self._order(len(self.data[lang])) for lang in self.languages}
+        count = self.steps * self.batch_size
+        self.orders = {lang: shuffled_passes(self.rng, len(self.data[lang]), count) for lang in self.languages}
 
     def __len__(self):
         return self.steps
