@@ -65,6 +65,7 @@ def kmeans(x, k, n_init=10, max_iter=300, tol=1e-4, seed=0):
         raise ValueError(f"k must be between 1 and the number of points ({len(x)}); got {k}")
     rng = np.random.default_rng(seed)
     points = ops.convert_to_tensor(x)
+    threshold = tol * float(np.mean(np.var(x, axis=0))) * k  # converged when centres move less than this
     best = None
     for _ in range(n_init):
         centres = ops.convert_to_tensor(_kmeans_plus_plus(x, k, rng))
@@ -76,7 +77,7 @@ def kmeans(x, k, n_init=10, max_iter=300, tol=1e-4, seed=0):
             new = ops.where(counts[:, None] > 0, sums / ops.maximum(counts, 1.0)[:, None], centres)
             shift = float(ops.sum(ops.square(new - centres)))
             centres = new
-            if shift <= tol * float(np.mean(np.var(x, axis=0))) * k:
+            if shift <= threshold:
                 break
         distances = _squared_distances(points, centres)
         assign = ops.convert_to_numpy(ops.argmin(distances, axis=1))
