@@ -31,7 +31,8 @@ import numpy as np
 
 from zoo.checkpoints import save_checkpoint
 from zoo.data import natural
-from zoo.models.denoiser import DnCNN, psnr
+from zoo.metrics import psnr
+from zoo.models.denoiser import DnCNN
 from zoo.viz import save_rows
 
 NAME = "dae_bsd"

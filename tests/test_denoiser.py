@@ -10,7 +10,8 @@ import pytest
 from zoo.checkpoints import load_checkpoint, save_checkpoint
 from zoo.data import natural
 from zoo.errors import InputError
-from zoo.models.denoiser import OFFSET, OPPONENT, DnCNN, psnr
+from zoo.metrics import psnr
+from zoo.models.denoiser import OFFSET, OPPONENT, DnCNN
 
 
 def small_dncnn(seed=0, **kwargs):

@@ -22,6 +22,7 @@ from zoo.metrics.modes import (
     ring_modes_covered,
 )
 from zoo.metrics.precision_recall import precision_recall
+from zoo.metrics.psnr import psnr
 
 __all__ = [
     "balanced_subset",
@@ -41,6 +42,7 @@ __all__ = [
     "nearest_neighbours",
     "normalized_mutual_info",
     "precision_recall",
+    "psnr",
     "retrieval_precision",
     "ring_modes_covered",
 ]

@@ -17,7 +17,6 @@ in each; the blind model denoises the three planes and the transform is
 inverted. So one grey checkpoint serves grey and colour images.
 """
 
-import math
 
 import keras
 import numpy as np
@@ -220,19 +219,6 @@ def check_noisy(x, channels=(1, 3), name="noisy"):
             f"them a little outside). Images on the 0..255 scale (e.g. uint8) must be divided by 255."
         )
     return x.astype(np.float32, copy=False), layout
-
-
-def psnr(clean, estimate, peak=1.0):
-    """Peak signal-to-noise ratio in dB of one image: 10 log10(peak^2 / MSE); infinite when equal.
-
-    For images in [0, 1] with `peak=1` this equals the literature's PSNR on the
-    0..255 scale with peak 255.
-    """
-    clean, estimate = np.asarray(clean, np.float64), np.asarray(estimate, np.float64)
-    if clean.shape != estimate.shape:
-        raise InputError(f"psnr needs images of one shape; got {clean.shape} and {estimate.shape}.")
-    mse = float(np.mean((clean - estimate) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(peak ** 2 / mse)
 
 
 def dae_bsd(depth=17, width=32):
