@@ -7,6 +7,7 @@ PyTorch load, so that the thread and device settings reach them.
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -250,3 +251,31 @@ def machine():
 def emit(record):
     """The one line run.py reads from a worker's stdout."""
     print(RESULT_PREFIX + json.dumps(record, sort_keys=True), flush=True)
+
+
+class ImagePool:
+    """The 50-image pool of the CycleGAN authors' code (util/image_pool.py), for any framework's arrays.
+
+    `query` takes single images and returns as many, each either the new one
+    or (with probability 1/2, once full) a stored one that the new one replaces;
+    the caller stacks them. `copy` is applied to a stored image handed back.
+    """
+
+    def __init__(self, size=50, copy=lambda image: image):
+        self.size = size
+        self.copy = copy
+        self.images = []
+
+    def query(self, images):
+        out = []
+        for image in images:
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif random.random() > 0.5:
+                i = random.randint(0, self.size - 1)
+                out.append(self.copy(self.images[i]))
+                self.images[i] = image
+            else:
+                out.append(image)
+        return out

@@ -8,12 +8,11 @@ and each step does the zoo step's work (see reference_torch.py). CycleGAN's
 50-image pools live outside the compiled steps, as Python lists of arrays.
 """
 
-import random
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _bench import LoopBench, synthetic
+from _bench import ImagePool, LoopBench, synthetic
 
 DN = ("NHWC", "HWIO", "NHWC")
 
@@ -275,28 +274,6 @@ def cyclegan_init(key, cfg):
     return {"g": generators, "d": discriminators, "g_opt": adam_init(generators), "d_opt": adam_init(discriminators)}
 
 
-class ImagePool:
-    """The 50-image pool of the CycleGAN authors' code, over JAX arrays."""
-
-    def __init__(self, size=50):
-        self.size = size
-        self.images = []
-
-    def query(self, images):
-        out = []
-        for image in images:
-            if len(self.images) < self.size:
-                self.images.append(image)
-                out.append(image)
-            elif random.random() > 0.5:
-                i = random.randint(0, self.size - 1)
-                out.append(self.images[i])
-                self.images[i] = image
-            else:
-                out.append(image)
-        return jnp.stack(out)
-
-
 def cyclegan_train(cfg):
     blocks, lam, identity_weight = cfg["n_blocks"], cfg["cycle_weight"], cfg["identity_weight"]
 
@@ -332,7 +309,8 @@ def cyclegan_train(cfg):
 
     def train(state, a, b):
         state, g_loss, (fake_a, fake_b) = generator_step(state, a, b)
-        state, d_loss = discriminator_step(state, a, b, pools[0].query(fake_a), pools[1].query(fake_b))
+        state, d_loss = discriminator_step(state, a, b, jnp.stack(pools[0].query(fake_a)),
+                                               jnp.stack(pools[1].query(fake_b)))
         return state, (g_loss, d_loss)
 
     return train

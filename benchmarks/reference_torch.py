@@ -12,10 +12,9 @@ generator update and two discriminator updates on 50-image pools (Zhu et al.
 
 import contextlib
 import itertools
-import random
 
 import torch
-from _bench import LoopBench, synthetic
+from _bench import ImagePool, LoopBench, synthetic
 from torch import nn
 from torch.nn import functional as F
 
@@ -189,29 +188,6 @@ def patch_discriminator(width=32, channels=1):
     )
 
 
-class ImagePool:
-    """The 50-image pool of the CycleGAN authors' PyTorch code (util/image_pool.py)."""
-
-    def __init__(self, size=50):
-        self.size = size
-        self.images = []
-
-    def query(self, images):
-        out = []
-        for image in images:
-            image = image.unsqueeze(0)
-            if len(self.images) < self.size:
-                self.images.append(image)
-                out.append(image)
-            elif random.random() > 0.5:
-                i = random.randint(0, self.size - 1)
-                out.append(self.images[i].clone())
-                self.images[i] = image
-            else:
-                out.append(image)
-        return torch.cat(out, 0)
-
-
 def cyclegan_nets(cfg):
     return {
         "generator_ab": resnet_generator(cfg["width"], cfg["n_blocks"]),
@@ -226,7 +202,7 @@ def cyclegan_step(nets, cfg, autocast):
     d_a, d_b = nets["discriminator_a"], nets["discriminator_b"]
     g_optimizer = _adam(itertools.chain(g.parameters(), f.parameters()), cfg)
     d_optimizer = _adam(itertools.chain(d_a.parameters(), d_b.parameters()), cfg)
-    pool_a, pool_b = ImagePool(cfg["pool_size"]), ImagePool(cfg["pool_size"])
+    pool_a, pool_b = (ImagePool(cfg["pool_size"], copy=torch.Tensor.clone) for _ in range(2))
     lam, identity_weight = cfg["cycle_weight"], cfg["identity_weight"]
 
     def step(a, b):
@@ -244,7 +220,8 @@ def cyclegan_step(nets, cfg, autocast):
         _requires_grad(d_a, True)
         _requires_grad(d_b, True)
         with autocast():
-            old_a, old_b = pool_a.query(fake_a.detach()), pool_b.query(fake_b.detach())
+            old_a = torch.stack(pool_a.query(fake_a.detach().unbind(0)))
+            old_b = torch.stack(pool_b.query(fake_b.detach().unbind(0)))
             d_loss = (0.5 * (d_a(a) - 1.0).square().mean() + 0.5 * d_a(old_a).square().mean()
                       + 0.5 * (d_b(b) - 1.0).square().mean() + 0.5 * d_b(old_b).square().mean())
         d_optimizer.zero_grad(set_to_none=True)
