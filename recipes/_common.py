@@ -1,7 +1,9 @@
 """What every recipe does around its method: arguments, provenance, results JSON."""
 
 import argparse
+import inspect
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,6 +37,8 @@ def outputs(args, name):
 
 
 def _git_commit():
+    if os.environ.get("ZOO_GIT_COMMIT"):  # a copy of the tree without .git (e.g. sent to a GPU machine)
+        return os.environ["ZOO_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
@@ -60,6 +64,30 @@ def jit_compile():
     return keras.backend.backend() == "jax"
 
 
+def device():
+    """What the run trained on: the accelerator's name where Keras' backend sees one, else the CPU."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            dev = jax.devices()[0]
+            return "cpu" if dev.platform == "cpu" else f"{dev.platform}: {dev.device_kind}"
+        if backend == "torch":
+            import torch
+
+            return f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            return f"gpu: {tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}" if gpus \
+                else "cpu"
+    except Exception as e:  # never lose a run's results over a device query
+        return f"unknown ({type(e).__name__})"
+    return "unknown"
+
+
 def verbosity(value):
     return value if value == "auto" else int(value)
 
@@ -80,6 +108,7 @@ def results_record(name, args, metrics, train_seconds, history, **extra):
         "metrics": {m["key"]: m["value"] for m in metrics},
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
+        "device": device(),
         "train_seconds": train_seconds,
         "seed": args.seed,
         "git_commit": COMMIT,
@@ -105,3 +134,60 @@ def provenance(results, recipe):
 
 def write_json(path, data):
     return write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+# CycleGAN recipes (cyclegan_mnist_usps, cyclegan_mnist_outline) -----------------------------------
+
+CYCLEGAN_STEPS_PER_EPOCH = 500  # how often fit logs; the learning-rate schedule runs over all steps
+
+
+def cyclegan_args(description, steps, argv=None):
+    """Arguments of a 28x28 CycleGAN recipe: `base_parser` plus training and architecture options.
+
+    `steps` is the default number of updates of each network; `--quick` trains
+    10 steps of 8 images a domain.
+    """
+    from zoo.models.cyclegan import cyclegan_mnist_usps
+
+    architecture = {k: v.default for k, v in inspect.signature(cyclegan_mnist_usps).parameters.items()}
+    parser = base_parser(description)
+    parser.add_argument("--steps", type=int, default=steps, help="updates of each network")
+    parser.add_argument("--batch-size", type=int, default=32, help="images of each domain per step")
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--identity-weight", type=float, default=architecture["identity_weight"],
+                        help="times the cycle weight; 0 drops the identity loss")
+    parser.add_argument("--width", type=int, default=architecture["width"], help="generator width")
+    parser.add_argument("--blocks", type=int, default=architecture["n_blocks"], help="residual blocks")
+    parser.add_argument("--discriminator-width", type=int, default=architecture["discriminator_width"])
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.batch_size = 10, 8
+    return args
+
+
+def train_cyclegan(args, x_a, x_b):
+    """Builds the 28x28 CycleGAN of `args` and trains it unpaired on `x_a` (domain A) and `x_b` (B).
+
+    Returns `(model, history, train_seconds, training)`, `training` being what
+    the results JSON records about the run (steps, epochs, batch size, ...).
+    """
+    from zoo.models.cyclegan import cyclegan_mnist_usps, unpaired
+
+    model = cyclegan_mnist_usps(width=args.width, n_blocks=args.blocks, discriminator_width=args.discriminator_width,
+                                identity_weight=args.identity_weight, seed=args.seed)
+    steps_per_epoch = min(args.steps, CYCLEGAN_STEPS_PER_EPOCH)
+    epochs = math.ceil(args.steps / steps_per_epoch)
+    model.compile(total_steps=epochs * steps_per_epoch, learning_rate=args.learning_rate, jit_compile=jit_compile())
+    data = unpaired(x_a, x_b, batch_size=args.batch_size, steps=steps_per_epoch, seed=args.seed)
+    clock = Stopwatch()
+    history = model.fit(data, epochs=epochs, verbose=verbosity(args.verbose))
+    train_seconds = clock.seconds
+    training = {
+        "steps": int(model.optimizer["generator_ab"].iterations.numpy()),
+        "epochs": epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "identity_weight": args.identity_weight,
+        "architecture": {"width": args.width, "n_blocks": args.blocks, "discriminator_width": args.discriminator_width},
+    }
+    return model, history, train_seconds, training

@@ -169,6 +169,7 @@ def main(argv=None):
     mono, val, test = subset(mono, limit), subset(val, 16 if limit else None), subset(test, 32 if limit else None)
     clock = _common.Stopwatch()
     iterations, alignment = [], None
+    progress_path = Path(results_path).with_suffix(".progress.json")  # each iteration's BLEU, until the run ends
 
     tokenizer = multi30k_tokenizer(languages, args.vocab_size, split_seed=args.seed) if not args.quick else None
     if args.quick:  # the vocabulary of the quick subset, so that the run stays under a minute
@@ -197,6 +198,7 @@ def main(argv=None):
         iterations.append({"iteration": 0, "model": "word-by-word", "seconds": clock.seconds,
                            "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()},
                            "alignment_criterion": round(alignment.criterion, 4)})
+        _common.write_json(progress_path, {"name": name, "complete": False, "iterations": iterations})
         encoded = {lang: encode(tokenizer, mono[lang], None) for lang in languages}
         sentences = {lang: [s for s, e in zip(mono[lang], encoded[lang], strict=True) if len(e) <= args.max_length]
                      for lang in languages}
@@ -218,6 +220,7 @@ def main(argv=None):
             show(f"iteration {iteration} (round-trip BLEU {criterion:.2f})", scores)
             iterations.append({"iteration": iteration, "seconds": clock.seconds, "round_trip_bleu": round(criterion, 2),
                                "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()}})
+            _common.write_json(progress_path, {"name": name, "complete": False, "iterations": iterations})
             if criterion > best[0]:
                 best, selected = (criterion, model.get_weights()), iteration
         model.set_weights(best[1])
@@ -284,6 +287,7 @@ def main(argv=None):
                        "pieces are cut; characters absent from Multi30k become unknown pieces and are dropped.",
     })
     _common.write_json(results_path, results)
+    progress_path.unlink(missing_ok=True)
     print(f"wrote {out} and {results_path}")
     return results
 
