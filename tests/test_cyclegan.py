@@ -213,8 +213,9 @@ def test_translate_any_batch_size_and_clear_errors():
     x = np.random.default_rng(0).uniform(size=(7, 28, 28, 1)).astype("float32")
     full = model.translate(x, "a2b")
     assert full.shape == (7, 28, 28, 1)
-    np.testing.assert_allclose(model.translate(x, "a2b", batch_size=3), full, atol=1e-5)
-    np.testing.assert_allclose(model.translate(x[:1], "a2b"), full[:1], atol=1e-5)
+    # 1e-4: on a GPU, convolutions (TF32) pick kernels by batch size (seen 6.6e-5 on an H200 with torch).
+    np.testing.assert_allclose(model.translate(x, "a2b", batch_size=3), full, atol=1e-4)
+    np.testing.assert_allclose(model.translate(x[:1], "a2b"), full[:1], atol=1e-4)
     assert model.translate(x[..., 0], "b2a").shape == (7, 28, 28, 1)  # (n, 28, 28) grey images get a channel
     assert np.abs(model.translate(x, "b2a") - full).max() > 0  # two different generators
     assert model.reconstruct(x, "b2a").shape == (7, 28, 28, 1)
