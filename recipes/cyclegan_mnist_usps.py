@@ -23,8 +23,6 @@ Pictures: rows of inputs, translations and reconstructions, each way.
     ZOO_DATA_DIR=../shared/data python recipes/cyclegan_mnist_usps.py --quick   # < 1 minute, writes under logs/
 """
 
-import inspect
-import math
 import sys
 from pathlib import Path
 
@@ -39,33 +37,14 @@ import zoo.data  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.usps import load_usps  # noqa: E402
 from zoo.metrics import frechet_distance  # noqa: E402
-from zoo.models.cyclegan import cyclegan_mnist_usps, unpaired  # noqa: E402
 from zoo.viz import save_rows  # noqa: E402
 
 NAME = "cyclegan_mnist_usps"
 DESCRIPTION = "CycleGAN (Zhu et al. 2017) translating 28x28 digits between MNIST and USPS, trained unpaired."
 PAPER = ("Zhu, Park, Isola & Efros, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial "
          "Networks, ICCV 2017 (arXiv:1703.10593)")
-ARCHITECTURE = {k: v.default for k, v in inspect.signature(cyclegan_mnist_usps).parameters.items() if k != "seed"}
-STEPS_PER_EPOCH = 500  # how often fit logs; the schedule runs over all steps
 # Label-preservation references (domain adaptation protocol: CyCADA, Hoffman et al., ICML 2018, Table 1).
 REFERENCES = {"a2b": "0.956 (CyCADA, MNIST->USPS)", "b2a": "0.965 (CyCADA, USPS->MNIST)"}
-
-
-def parse_args(argv=None):
-    parser = _common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5000, help="updates of each network")
-    parser.add_argument("--batch-size", type=int, default=32, help="images of each domain per step")
-    parser.add_argument("--learning-rate", type=float, default=2e-4)
-    parser.add_argument("--identity-weight", type=float, default=ARCHITECTURE["identity_weight"],
-                        help="times the cycle weight; 0 drops the identity loss")
-    parser.add_argument("--width", type=int, default=ARCHITECTURE["width"], help="generator width")
-    parser.add_argument("--blocks", type=int, default=ARCHITECTURE["n_blocks"], help="residual blocks")
-    parser.add_argument("--discriminator-width", type=int, default=ARCHITECTURE["discriminator_width"])
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.steps, args.batch_size = 10, 8
-    return args
 
 
 def label_preservation(model, x, y, direction, judge):
@@ -112,7 +91,7 @@ def metrics_list(a2b, b2a, n_a, n_b):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = _common.cyclegan_args(__doc__.splitlines()[0], steps=5000, argv=argv)
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, NAME)
     a_split, a_test = ("train[:512]", "test[:256]") if args.quick else ("train", "test")
@@ -123,17 +102,7 @@ def main(argv=None):
         x_b, usps_test = x_b[:512], (usps_test[0][:256], usps_test[1][:256])
     mnistnet, uspsnet = zoo.load("mnistnet", compile=False), zoo.load("uspsnet", compile=False)
 
-    model = cyclegan_mnist_usps(width=args.width, n_blocks=args.blocks, discriminator_width=args.discriminator_width,
-                                identity_weight=args.identity_weight, seed=args.seed)
-    steps_per_epoch = min(args.steps, STEPS_PER_EPOCH)
-    epochs = math.ceil(args.steps / steps_per_epoch)
-    model.compile(total_steps=epochs * steps_per_epoch, learning_rate=args.learning_rate,
-                  jit_compile=_common.jit_compile())
-    data = unpaired(x_a, x_b, batch_size=args.batch_size, steps=steps_per_epoch, seed=args.seed)
-    clock = _common.Stopwatch()
-    history = model.fit(data, epochs=epochs, verbose=_common.verbosity(args.verbose))
-    train_seconds = clock.seconds
-    steps = int(model.optimizer["generator_ab"].iterations.numpy())
+    model, history, train_seconds, training = _common.train_cyclegan(args, x_a, x_b)
 
     a2b, b2a = evaluate(model, mnist_test, usps_test, mnistnet, uspsnet)
     for key, run in (("MNIST->USPS", a2b), ("USPS->MNIST", b2a)):
@@ -146,9 +115,7 @@ def main(argv=None):
 
     metrics = metrics_list(a2b, b2a, len(mnist_test[0]), len(usps_test[0]))
     results = _common.results_record(
-        NAME, args, metrics, train_seconds, history.history, pictures=pictures, steps=steps, epochs=epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, identity_weight=args.identity_weight,
-        architecture={"width": args.width, "n_blocks": args.blocks, "discriminator_width": args.discriminator_width})
+        NAME, args, metrics, train_seconds, history.history, pictures=pictures, **training)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": NAME,
         "description": DESCRIPTION,
@@ -160,7 +127,7 @@ def main(argv=None):
                     "split": f"train, unpaired and unlabelled ({len(x_a)} MNIST, {len(x_b)} USPS digits)"},
         "metrics": metrics,
         **_common.provenance(results, f"recipes/{NAME}.py"),
-        "steps": steps, "epochs": epochs,
+        "steps": training["steps"], "epochs": training["epochs"],
         "tags": ["cyclegan", "image-to-image", "unpaired", "domain-adaptation", "mnist", "usps"],
         "pipeline_tag": "image-to-image",
         "how_to_load": ('```python\nimport zoo\n\nmodel = zoo.load("cyclegan_mnist_usps")\n'
