@@ -84,15 +84,15 @@ def _digit_classifier():
     return digit_classifier()
 
 
-def _gan(loss, width=32, latent_dim=64):
+def _gan(loss, width=32, latent_dim=64, channels=1):
     def build():
         from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
 
-        generator = dcgan_generator(latent_dim, channels=1, width=width)
+        generator = dcgan_generator(latent_dim, channels=channels, width=width)
         if loss == "began":
-            critic = began_autoencoder(channels=1, width=width)
+            critic = began_autoencoder(channels=channels, width=width)
         else:
-            critic = dcgan_critic(channels=1, width=width,
+            critic = dcgan_critic(channels=channels, width=width,
                                   normalization=None if loss in ("wgan_gp", "dragan") else "batch")
         return GAN(generator, critic, latent_dim=latent_dim, loss=loss)
 
@@ -202,6 +202,15 @@ ENTRIES = {
             build=_cyclegan_mnist_usps,
             recipe="recipes/cyclegan_mnist_usps.py",
         ),
+        Entry(
+            name="cyclegan_mnist_outline",
+            description="CycleGAN (Zhu et al. 2017) translating 28x28 MNIST digits to and from their outlines "
+                        "(3x3 morphological gradient, dark on white), trained unpaired; scored against the true "
+                        "outlines.",
+            family="cyclegan",
+            build=_cyclegan_mnist_usps,  # the same 28x28 grey networks; only the data differ
+            recipe="recipes/cyclegan_mnist_outline.py",
+        ),
         *[
             Entry(
                 name=f"unmt_multi30k_en_{tgt}",
@@ -223,6 +232,14 @@ ENTRIES = {
             )
             for loss, title in _GAN_NAMES.items()
         ],
+        Entry(
+            name="gan_stacked_mnist",
+            description="DCGAN-style GAN (non-saturating loss) on stacked MNIST: three digits as RGB channels, "
+                        "1000 modes, measured by modes covered and KL to uniform (PacGAN protocol).",
+            family="gan",
+            build=_gan("ns", channels=3),
+            recipe="recipes/gan_stacked_mnist.py",
+        ),
         Entry(
             name="wgan_gp_fashion_mnist",
             description="DCGAN-style WGAN-GP on Fashion-MNIST.",
