@@ -203,15 +203,13 @@ def plot(summary, path):
     panels = sorted({(r["model"], r["batch_size"]) for r in records})
     if not panels:
         return None
-    font, small = ImageFont.load_default(size=15), ImageFont.load_default(size=12)
     panel_w, panel_h, top, bottom, left = 400, 300, 60, 70, 20
     width = max(760, left + panel_w * len(panels) + 20)
-    image = Image.new("RGB", (width, top + panel_h + bottom), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((left, 10), f"Training steps/s with fit, per implementation ({summary['name']}, "
-                          f"{summary['device']}, {summary['threads']} threads)", fill="black", font=font)
-    draw.text((left, 32), "solid: the zoo on each Keras backend; hatched: that framework's hand-written reference",
-              fill=(90, 90, 90), font=small)
+    image, draw, font, small = canvas(
+        width, top + panel_h + bottom,
+        f"Training steps/s with fit, per implementation ({summary['name']}, {summary['device']}, "
+        f"{summary['threads']} threads)",
+        "solid: the zoo on each Keras backend; hatched: that framework's hand-written reference")
     for p, (model, batch) in enumerate(panels):
         x0 = left + p * panel_w + 10
         bars = []
@@ -240,6 +238,21 @@ def plot(summary, path):
             name = SHORT[(impl, backend)]
             draw.multiline_text((bx, base_y + 6), name, fill="black", font=small, spacing=1)
         draw.text((x0, base_y + 44), f"{model}, batch {batch}", fill="black", font=font)
+    return save_png(image, path)
+
+
+def canvas(width, height, title, subtitle=None, left=20):
+    """A white picture with a title (and a grey subtitle) at its top: `(image, draw, font, small font)`."""
+    font, small = ImageFont.load_default(size=15), ImageFont.load_default(size=12)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((left, 10), title, fill="black", font=font)
+    if subtitle:
+        draw.text((left, 32), subtitle, fill=(90, 90, 90), font=small)
+    return image, draw, font, small
+
+
+def save_png(image, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
