@@ -97,3 +97,17 @@ def test_quick_autoencoder_recipe_measures_its_code_and_writes_pictures(tmp_path
         assert (tmp_path / f"dae_mnist_{picture}.png").is_file()
     model = zoo.load(out)
     assert model.noise == "masking" and model.encode(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 16)
+
+
+def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_path, real_tfds_dir):
+    out, results = tmp_path / "stacked", tmp_path / "stacked.json"
+    run(["recipes/gan_stacked_mnist.py", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results)],
+        timeout=300)
+    data = json.loads(results.read_text())
+    assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
+    assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-6
+    # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
+    assert data["real_reference"]["modes"] > 800
+    assert abs(data["real_reference"]["kl"] - data["real_reference"]["kl_true_labels"]) < 0.05
+    images = zoo.load(out).sample(4, seed=0)
+    assert images.shape == (4, 28, 28, 3) and 0.0 <= images.min() and images.max() <= 1.0

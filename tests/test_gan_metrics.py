@@ -188,3 +188,40 @@ def test_stacked_mnist_labels_come_from_the_grey_classifier():
     assert labels.shape == (6, 3)
     np.testing.assert_array_equal(labels[:, 2], classifier.predict_labels(stacked[..., 2:]))
     assert mode_histogram(labels).sum() == 6
+
+
+# Stacked MNIST data ---------------------------------------------------------------------------
+
+
+def test_stacked_digits_put_one_digit_per_channel_and_name_their_mode():
+    from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices, stacked_labels
+
+    images = np.arange(5, dtype="float32")[:, None, None, None] * np.ones((5, 2, 2, 1), "float32")
+    labels = np.array([9, 8, 7, 6, 5])
+    indices = np.array([[0, 1, 2], [4, 4, 3]])
+    stacked = stack_digits(images, indices)
+    assert stacked.shape == (2, 2, 2, 3)
+    np.testing.assert_array_equal(stacked[:, 0, 0, :], [[0, 1, 2], [4, 4, 3]])
+    np.testing.assert_array_equal(stacked_labels(labels, indices), [[9, 8, 7], [5, 5, 6]])
+    np.testing.assert_array_equal(mode_histogram(stacked_labels(labels, indices)).nonzero()[0], [556, 987])
+    a, b = stacked_indices(5, 100, seed=3), stacked_indices(5, 100, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (100, 3) and a.min() >= 0 and a.max() < 5 and len(np.unique(a)) == 5
+    batches = StackedBatches(images, a, batch_size=32, seed=0)
+    assert len(batches) == 3 and batches[0].shape == (32, 2, 2, 3)
+    first = batches[0].copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(first, batches[0])  # a fresh order each epoch
+
+
+def test_stacked_data_refuse_bad_input_clearly():
+    from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices
+
+    with pytest.raises(InputError, match="one-channel"):
+        stack_digits(np.zeros((4, 2, 2, 3)), np.zeros((1, 3), int))
+    with pytest.raises(InputError, match="integers"):
+        stack_digits(np.zeros((4, 2, 2, 1)), np.zeros((1, 3)))
+    with pytest.raises(InputError, match=">= 1"):
+        stacked_indices(0, 10)
+    with pytest.raises(InputError, match="batch_size"):
+        StackedBatches(np.zeros((4, 2, 2, 1)), np.zeros((3, 3), int), batch_size=4)
