@@ -7,10 +7,14 @@ Monolingual Corpora Only", ICLR 2018 (arXiv:1711.00043), on Multi30k task 1:
    (`zoo.data.multi30k.monolingual`); the first language's sentences come from
    one half, the second's from the other, so no sentence meets its translation.
 2. Word-by-word start: PPMI + SVD word embeddings of each half
-   (`zoo.text.embeddings`), aligned without any dictionary by MUSE's
-   adversarial training and Procrustes refinement (`zoo.text.alignment`); each
-   word then translates to its CSLS nearest neighbour (`zoo.text.word_by_word`).
-   This is M(1), iteration 0's model.
+   (`zoo.text.embeddings`, 128 dimensions, U * S, whole-caption window),
+   aligned without any dictionary (`zoo.text.alignment`): MUSE's adversarial
+   training and, as a second start, a Procrustes seed from the words spelt the
+   same in both halves (Smith et al. 2017), each refined by Procrustes + CSLS;
+   MUSE's unsupervised criterion (mean cosine of the CSLS translations) keeps
+   the better (`--align-method best`, recorded in the results). Each word then
+   translates to its CSLS nearest neighbour (`zoo.text.word_by_word`). This is
+   M(1), iteration 0's model.
 3. Training: a joint SentencePiece BPE vocabulary of both halves, then
    `iterations` rounds: translate every monolingual sentence with the previous
    model (greedy search), train `epochs` passes of the UNMT step (denoising +
@@ -81,7 +85,14 @@ def parse_args(argv=None):
     parser.add_argument("--embedding-dim", type=int, default=256)
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--words", type=int, default=3000, help="most frequent words given word embeddings")
-    parser.add_argument("--word-dim", type=int, default=64, help="dimension of the word embeddings")
+    parser.add_argument("--word-dim", type=int, default=128, help="dimension of the word embeddings")
+    parser.add_argument("--word-window", type=int, default=20, help="context window of the word embeddings "
+                        "(20: the whole caption, closer words weigh more)")
+    parser.add_argument("--word-weighting", type=float, default=1.0, help="the word vectors are U * S^p of the "
+                        "PPMI's SVD; this is p")
+    parser.add_argument("--align-method", default="best", choices=["best", "identical", "adversarial"],
+                        help="start of the cross-lingual map: MUSE's adversarial game, a seed of identical strings, "
+                        "or both with the better kept by the unsupervised criterion")
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--align-steps", type=int, default=1000, help="mapping updates per alignment epoch")
     parser.add_argument("--align-restarts", type=int, default=3, help="adversarial runs; the best by the "
@@ -112,12 +123,14 @@ def word_by_word(mono, languages, args):
     words, vectors = {}, {}
     for lang in languages:
         words[lang], _ = vocabulary(tokens[lang], min_count=2, max_size=args.words)
-        vectors[lang] = ppmi_svd_embeddings(tokens[lang], words[lang], dim=args.word_dim, seed=args.seed)
+        vectors[lang] = ppmi_svd_embeddings(tokens[lang], words[lang], dim=args.word_dim, window=args.word_window,
+                                            weighting=args.word_weighting, seed=args.seed)
     l1, l2 = languages
     n = min(len(words[l1]), len(words[l2]))
     alignment = align_embeddings(vectors[l1], vectors[l2], epochs=args.align_epochs, steps_per_epoch=args.align_steps,
                                  most_frequent=min(n, 2000), max_rank=n, criterion_words=min(n, 2000), hidden=256,
-                                 restarts=args.align_restarts, seed=args.seed, jit_compile=_common.jit_compile())
+                                 restarts=args.align_restarts, seed=args.seed, jit_compile=_common.jit_compile(),
+                                 method=args.align_method, source_words=words[l1], target_words=words[l2])
     forward = WordByWordTranslator.from_embeddings(words[l1], vectors[l1], words[l2], vectors[l2], alignment.matrix)
     backward = WordByWordTranslator.from_embeddings(words[l2], vectors[l2], words[l1], vectors[l1],
                                                     alignment.matrix.T)
@@ -194,10 +207,12 @@ def main(argv=None):
     else:
         wbw, alignment = word_by_word(mono, languages, args)
         scores, _ = test_bleu(lambda s, src, tgt, beam: wbw[src](s), test, languages)
-        show("word by word", scores)
+        show(f"word by word (alignment: {alignment.method}; criteria "
+             + ", ".join(f"{m} {c:.3f}" for m, c in alignment.candidates) + ")", scores)
         iterations.append({"iteration": 0, "model": "word-by-word", "seconds": clock.seconds,
                            "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()},
-                           "alignment_criterion": round(alignment.criterion, 4)})
+                           "alignment_criterion": round(alignment.criterion, 4),
+                           "alignment_method": alignment.method})
         _common.write_json(progress_path, {"name": name, "complete": False, "iterations": iterations})
         encoded = {lang: encode(tokenizer, mono[lang], None) for lang in languages}
         sentences = {lang: [s for s, e in zip(mono[lang], encoded[lang], strict=True) if len(e) <= args.max_length]
@@ -257,8 +272,10 @@ def main(argv=None):
         architecture={"vocab_size": tokenizer.vocab_size, "embedding_dim": args.embedding_dim, "units": args.units,
                       "parameters": int(model.translator.count_params())},
         alignment=None if alignment is None else {
-            "criterion": round(alignment.criterion, 4), "adversarial": [round(c, 4) for c in
-                                                                        alignment.adversarial_criteria],
+            "criterion": round(alignment.criterion, 4), "method": alignment.method,
+            "candidates": [[m, round(c, 4)] for m, c in alignment.candidates],
+            "identical_seed_pairs": alignment.seed_pairs,
+            "adversarial": [round(c, 4) for c in alignment.adversarial_criteria],
             "refinement": [round(c, 4) for c in alignment.refinement_criteria]})
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,

@@ -16,6 +16,7 @@ from zoo.text.alignment import (
     EmbeddingAligner,
     align_embeddings,
     build_dictionary,
+    identical_strings,
     mean_cosine,
     procrustes,
     refine,
@@ -23,6 +24,7 @@ from zoo.text.alignment import (
 from zoo.text.embeddings import (
     cooccurrences,
     nearest_neighbours,
+    normalize_embeddings,
     ppmi,
     ppmi_svd_embeddings,
     truncated_svd,
@@ -260,6 +262,19 @@ def test_ppmi_svd_embeddings_put_words_of_one_topic_together():
     assert all(topic[words[j]] == topic[w] for w, j in zip(words, sims.argmax(axis=1), strict=True))
 
 
+def test_ppmi_svd_embeddings_weight_the_singular_values_by_the_given_power():
+    rng = np.random.default_rng(0)
+    corpus = [list(rng.choice(["a", "b", "c", "d", "e", "f", "g"], 5)) for _ in range(200)]
+    words, _ = vocabulary(corpus)
+    u, s, _ = truncated_svd(ppmi(cooccurrences(corpus, words, 3)), 3)
+    for p in (0.0, 0.5, 1.0):
+        expected = normalize_embeddings(u * s[None, :] ** p)
+        np.testing.assert_allclose(ppmi_svd_embeddings(corpus, words, dim=3, window=3, weighting=p), expected,
+                                   atol=1e-5)
+    with pytest.raises(InputError, match="exponent of the singular values"):
+        ppmi_svd_embeddings(corpus, words, dim=3, weighting=-1)
+
+
 def test_csls_matches_its_formula():
     rng = np.random.default_rng(0)
     source, target = rng.standard_normal((30, 8)), rng.standard_normal((40, 8))
@@ -344,6 +359,50 @@ def test_align_embeddings_runs_end_to_end_and_keeps_the_best_by_its_criterion():
     assert result.criterion >= mean_cosine(source, target, 120) - 1e-6
     with pytest.raises(InputError, match="one dim"):
         align_embeddings(source, target[:, :4])
+
+
+def toy_vocabularies(n, shared):
+    """Source and target word lists of `n` words, the first `shared` spelt the same (numbers, names)."""
+    return ([f"w{i}" if i < shared else f"src{i}" for i in range(n)],
+            [f"w{i}" if i < shared else f"tgt{i}" for i in range(n)])
+
+
+def test_identical_strings_seed_recovers_the_rotation():
+    source, target, rotation = rotated_pair(n=300, dim=16)
+    source_words, target_words = toy_vocabularies(300, shared=24)
+    target_words = target_words[::-1]  # the shared words sit at other ranks in the target list
+    order = np.arange(300)[::-1]
+    i, j = identical_strings(source_words, target_words)
+    assert len(i) == 24 and all(source_words[a] == target_words[b] for a, b in zip(i, j, strict=True))
+    result = align_embeddings(source, target[order], method="identical", source_words=source_words,
+                              target_words=target_words, max_rank=300, criterion_words=300)
+    assert result.method == "identical" and result.seed_pairs == 24 and not result.adversarial_criteria
+    np.testing.assert_allclose(result.matrix, rotation, atol=0.02)
+    assert result.candidates == [("identical", result.criterion)]
+
+
+def test_the_criterion_chooses_between_the_identical_seed_and_the_adversarial_start():
+    source, target, rotation = rotated_pair(n=200, dim=8)
+    source_words, target_words = toy_vocabularies(200, shared=12)
+    result = align_embeddings(source, target, method="best", source_words=source_words, target_words=target_words,
+                              epochs=1, steps_per_epoch=3, hidden=16, restarts=2, max_rank=200, criterion_words=200)
+    assert [m for m, _ in result.candidates] == ["identical", "adversarial", "adversarial"]
+    assert result.criterion == max(c for _, c in result.candidates)
+    np.testing.assert_allclose(result.matrix, rotation, atol=0.02)  # a few adversarial steps do not find it
+    assert result.method == "identical"
+
+
+def test_align_embeddings_checks_the_method_and_its_words():
+    source, target, _ = rotated_pair(n=20, dim=4)
+    source_words, target_words = toy_vocabularies(20, shared=0)
+    with pytest.raises(InputError, match="method must be one of"):
+        align_embeddings(source, target, method="vecmap")
+    with pytest.raises(InputError, match="needs source_words and target_words"):
+        align_embeddings(source, target, method="identical")
+    with pytest.raises(InputError, match="one word per embedding row"):
+        align_embeddings(source, target, method="best", source_words=source_words[:5], target_words=target_words)
+    with pytest.raises(InputError, match="share 0 identical words"):
+        align_embeddings(source, target, method="identical", source_words=source_words, target_words=target_words)
 
 
 def test_word_by_word_uses_the_aligned_neighbours_and_copies_unknown_words():

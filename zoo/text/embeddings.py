@@ -4,13 +4,22 @@ Embeddings: the positive pointwise mutual information (PPMI) matrix of words
 and their context words, factored by a truncated SVD, with the two
 improvements Levy, Goldberg & Dagan found made it match word2vec (TACL 2015):
 context-distribution smoothing (context counts raised to 0.75) and
-symmetric weighting (U * sqrt(S)). Context words closer to the word count
+eigenvalue weighting (U * S^p, Caron 2001; p = 0.5 is their "symmetric"
+weighting, U * sqrt(S)). Context words closer to the word count
 more (weight (window - d + 1) / window for distance d, like word2vec's dynamic
 window). MUSE (Conneau et al., ICLR 2018) aligns fastText vectors trained on
 Wikipedia; with Multi30k's 14,500 sentences a language, this count-based
 method is deterministic, takes seconds with numpy, and is as good as
 skip-gram at this size. The vectors are then centred and scaled to unit
 length, MUSE's "renorm,center,renorm".
+
+For cross-lingual alignment of such small corpora, measured on Multi30k (a
+dictionary read off the parallel pairs, for evaluation only): p = 1 (the
+plain SVD projection U * S) and a window spanning the whole caption (20)
+give far more isomorphic spaces than p = 0.5 and a window of 5 (precision@1
+of the identical-strings alignment 0.17 -> 0.23 at 128 dimensions, en-fr):
+the largest singular directions are the ones the two languages share, and
+weighting by S keeps the noisy small ones from dominating the cosines.
 
 CSLS, cross-domain similarity local scaling (Conneau et al., ICLR 2018, Eq. 6):
 CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y), where r_T(x) is the mean cosine
@@ -94,12 +103,18 @@ def normalize_embeddings(vectors):
     return vectors.astype("float32")
 
 
-def ppmi_svd_embeddings(token_lists, words, dim=128, window=5, smoothing=0.75, seed=0):
-    """`(len(words), dim)` float32 unit vectors: PPMI + SVD word embeddings of `words` from `token_lists`."""
+def ppmi_svd_embeddings(token_lists, words, dim=128, window=5, smoothing=0.75, weighting=0.5, seed=0):
+    """`(len(words), dim)` float32 unit vectors: PPMI + SVD word embeddings of `words` from `token_lists`.
+
+    `weighting` is the eigenvalue-weighting exponent p of the vectors U * S^p (0.5: Levy et al.'s symmetric
+    weighting; 1: the SVD projection, better for cross-lingual alignment on small corpora).
+    """
     if len(words) < 2:
         raise InputError(f"need at least 2 words to embed; got {len(words)}")
+    if not 0.0 <= float(weighting) <= 2.0:
+        raise InputError(f"weighting is the exponent of the singular values, expected in [0, 2]; got {weighting!r}")
     u, s, _ = truncated_svd(ppmi(cooccurrences(token_lists, words, window), smoothing), dim, seed=seed)
-    return normalize_embeddings(u * np.sqrt(s)[None, :])
+    return normalize_embeddings(u * (s ** float(weighting))[None, :])
 
 
 def unit_rows(x):
