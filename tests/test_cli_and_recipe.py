@@ -34,6 +34,19 @@ def test_zoo_list_and_sample_write_an_8x8_grid(tmp_path):
     assert pixels.std() > 10  # digits, not a blank page
 
 
+def test_zoo_interpolate_writes_one_row_per_pair_of_codes(tmp_path):
+    out = tmp_path / "walk.png"
+    run(["-m", "zoo.cli", "interpolate", "gan_mm_mnist", "--rows", "2", "--steps", "5", "--out", str(out)])
+    image = np.asarray(Image.open(out), dtype="float32")
+    assert image.shape[:2] == (2 * 28 + 3 * 2, 5 * 28 + 6 * 2)
+    ends = image[2:30, 2:30], image[2:30, -30:-2]  # the two ends of the first row differ: distinct codes
+    assert np.abs(ends[0] - ends[1]).mean() > 5
+    result = subprocess.run([sys.executable, "-m", "zoo.cli", "interpolate", "pca_olivetti", "--out",
+                             str(tmp_path / "x.png")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and "no latent space" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_zoo_sample_of_an_unknown_model_fails_clearly(tmp_path):
     result = subprocess.run([sys.executable, "-m", "zoo.cli", "sample", "vae_mnsit", "--out", str(tmp_path / "x.png")],
                             capture_output=True, text=True, cwd=ROOT)

@@ -3,6 +3,7 @@
     zoo list
     zoo sample vae_mnist --n 64 --out samples.png
     zoo sample hf://my-org/my-vae --revision v1
+    zoo interpolate gan_mm_mnist --rows 8 --steps 10 --out interpolation.png
     zoo load hf://my-org/my-vae
     zoo finetune vae_mnist --data ./my_images --epochs 5 --out ./my_vae
     zoo publish ./my_vae my-org/my-vae
@@ -39,6 +40,24 @@ def _sample(args):
     images = model.sample(args.n, seed=args.seed)
     path = save_image_grid(images, args.out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
     print(f"wrote {args.n} samples of {args.model} to {path}")
+    return 0
+
+
+def _interpolate(args):
+    import numpy as np
+
+    import zoo
+    from zoo.viz import save_rows
+
+    if args.rows < 1 or args.steps < 2:
+        raise SystemExit(f"zoo interpolate: need --rows >= 1 and --steps >= 2; got {args.rows} and {args.steps}")
+    model = zoo.load(args.model, revision=args.revision, compile=False)
+    if not (hasattr(model, "interpolate") and hasattr(model, "latent_dim")):
+        raise SystemExit(f"zoo interpolate: {args.model} has no latent space to walk (no interpolate method)")
+    z0, z1 = np.random.default_rng(args.seed).standard_normal((2, args.rows, model.latent_dim))
+    grid = model.interpolate(z0, z1, steps=args.steps)  # (rows, steps, H, W, C)
+    path = save_rows(list(grid), args.out)
+    print(f"wrote {args.rows} interpolations of {args.steps} steps of {args.model} to {path}")
     return 0
 
 
@@ -93,6 +112,15 @@ def main(argv=None):
     sample.add_argument("--nrow", type=int, default=None, help="images per row (default: square grid)")
     sample.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
     sample.set_defaults(run=_sample)
+
+    walk = commands.add_parser("interpolate", help="write a PNG of straight lines between random latent codes")
+    walk.add_argument("model", help="a zoo model name or a checkpoint folder of a GAN")
+    walk.add_argument("--rows", type=int, default=8, help="pairs of codes, one row each")
+    walk.add_argument("--steps", type=int, default=10, help="images per row, both ends included")
+    walk.add_argument("--out", default="interpolation.png", help="PNG file to write")
+    walk.add_argument("--seed", type=int, default=0)
+    walk.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
+    walk.set_defaults(run=_interpolate)
 
     load = commands.add_parser("load", help="load a model (fills the HF cache for hf:// ids) and describe it")
     load.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
