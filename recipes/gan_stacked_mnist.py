@@ -80,7 +80,7 @@ def main(argv=None):
     print(f"real stacked test digits: {real_stats['modes']} modes, KL {real_stats['kl']:.4f} "
           f"(true labels: KL {real_stats['kl_true_labels']:.4f})", flush=True)
 
-    model = registry.get(NAME).build() if args.loss == "ns" else registry._gan(args.loss, channels=3)()
+    model = registry.get(NAME).build() if args.loss == "ns" else registry.dcgan_builder(args.loss, channels=3)()
     model.compile(jit_compile=_common.jit_compile())
     data = StackedBatches(x_train, stacked_indices(len(x_train), args.train_images, seed=args.seed),
                           batch_size=args.batch_size, seed=args.seed)

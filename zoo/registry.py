@@ -84,7 +84,8 @@ def _digit_classifier():
     return digit_classifier()
 
 
-def _gan(loss, width=32, latent_dim=64, channels=1):
+def dcgan_builder(loss, width=32, latent_dim=64, channels=1):
+    """A builder of the zoo's DCGAN-style `GAN` with `loss`, as the gan_* entries use; recipes reuse it."""
     def build():
         from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
 
@@ -227,7 +228,7 @@ ENTRIES = {
                 name=f"gan_{loss}_mnist",
                 description=f"DCGAN-style GAN with the {title} loss on MNIST.",
                 family="gan",
-                build=_gan(loss),
+                build=dcgan_builder(loss),
                 recipe=f"recipes/gan_mnist.py --loss {loss}",
             )
             for loss, title in _GAN_NAMES.items()
@@ -237,14 +238,14 @@ ENTRIES = {
             description="DCGAN-style GAN (non-saturating loss) on stacked MNIST: three digits as RGB channels, "
                         "1000 modes, measured by modes covered and KL to uniform (PacGAN protocol).",
             family="gan",
-            build=_gan("ns", channels=3),
+            build=dcgan_builder("ns", channels=3),
             recipe="recipes/gan_stacked_mnist.py",
         ),
         Entry(
             name="wgan_gp_fashion_mnist",
             description="DCGAN-style WGAN-GP on Fashion-MNIST.",
             family="gan",
-            build=_gan("wgan_gp"),
+            build=dcgan_builder("wgan_gp"),
             recipe="recipes/gan_mnist.py --loss wgan_gp --dataset fashion_mnist",
         ),
     ]
