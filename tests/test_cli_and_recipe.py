@@ -118,7 +118,7 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
         timeout=300)
     data = json.loads(results.read_text())
     assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
-    assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-6
+    assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-4  # results keep 4 decimals; one mode: log 1000
     # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
     assert data["real_reference"]["modes"] > 800
     assert abs(data["real_reference"]["kl"] - data["real_reference"]["kl_true_labels"]) < 0.05
