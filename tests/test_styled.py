@@ -10,7 +10,8 @@ from PIL import Image
 
 import zoo
 from zoo import registry
-from zoo.data.styled import halves, outline, unpaired_styled
+from zoo.data.shuffle import disjoint_halves as halves
+from zoo.data.styled import outline, unpaired_styled
 from zoo.errors import InputError
 
 from conftest import ROOT

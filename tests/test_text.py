@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.data.multi30k import disjoint_halves, load_multi30k, monolingual
+from zoo.data.multi30k import load_multi30k, monolingual
+from zoo.data.shuffle import disjoint_halves
 from zoo.errors import DataNotFoundError, InputError
 from zoo.text import corpus_bleu, detokenize, normalize, pretokenize, round_trip_bleu
 from zoo.text.alignment import (

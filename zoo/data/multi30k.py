@@ -21,8 +21,7 @@ import gzip
 import hashlib
 import os
 
-import numpy as np
-
+from zoo.data.shuffle import disjoint_halves
 from zoo.errors import DataNotFoundError, InputError
 
 SPLITS = {"train": 29000, "val": 1014, "test_2016_flickr": 1000}
@@ -78,12 +77,6 @@ def read_sentences(path, expected_count=None):
     if expected_count is not None and len(lines) != expected_count:
         raise DataNotFoundError(f"{path} has {len(lines)} lines; expected {expected_count}.")
     return lines
-
-
-def disjoint_halves(n, seed=0):
-    """Two disjoint index arrays covering `range(n)` (sizes floor(n/2) and ceil(n/2)), from a seeded shuffle."""
-    order = np.random.default_rng(seed).permutation(int(n))
-    return np.sort(order[:n // 2]), np.sort(order[n // 2:])
 
 
 def monolingual(split="train", languages=("en", "fr"), seed=0, data_dir=None):

@@ -22,6 +22,7 @@ Plain numpy: the same arrays on every Keras backend.
 import numpy as np
 
 from zoo.data.images import check_images
+from zoo.data.shuffle import disjoint_halves
 from zoo.errors import InputError
 
 SPLIT_SEED = 0  # the fixed split of the training digits into the two domains
@@ -50,21 +51,13 @@ def outline(x):
     return (1.0 - gradient)[..., None].astype("float32")
 
 
-def halves(n, seed=SPLIT_SEED):
-    """Two disjoint index arrays that together cover `range(n)`: sizes `n // 2` and `n - n // 2`, seeded."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise InputError(f"halves needs an int n >= 2 to split into two non-empty halves; got {n!r}.")
-    order = np.random.default_rng(seed).permutation(int(n))
-    return np.sort(order[:n // 2]), np.sort(order[n // 2:])
-
-
 def unpaired_styled(x, style=outline, seed=SPLIT_SEED):
     """Unpaired training data `(a, b)`: one half of `x` as it is, `style` of the other half.
 
     Args:
         x: at least 2 grey images in [0, 1], `(n, H, W, 1)` or `(n, H, W)`.
         style: images -> images of the same shape in [0, 1]; `outline` by default.
-        seed: seed of the split (`halves(n, seed)`); fixed by default, so every
+        seed: seed of the split (`zoo.data.shuffle.disjoint_halves(n, seed)`); fixed by default, so every
             training run sees the same two halves.
 
     Returns:
@@ -75,6 +68,6 @@ def unpaired_styled(x, style=outline, seed=SPLIT_SEED):
     x = check_images(x, channels=1, name="unpaired_styled's images")
     if len(x) < 2:
         raise InputError(f"unpaired_styled needs at least 2 images to split into two domains; got {len(x)}.")
-    index_a, index_b = halves(len(x), seed)
+    index_a, index_b = disjoint_halves(len(x), seed)
     b = check_images(style(x[index_b]), shape=x.shape[1:3], channels=1, name="the styled images")
     return x[index_a], b
