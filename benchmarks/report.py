@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from zoo.io import write_atomic
+
 TARGET = 0.9  # the target: each zoo backend >= 0.9x the hand-written reference in its framework
 REFERENCE = {"torch": "torch", "jax": "jax", "tensorflow": "keras_io"}  # zoo backend -> reference implementation
 REFERENCE_NAME = {"torch": "plain PyTorch", "jax": "plain JAX", "keras_io": "keras-io TF train_step"}
@@ -264,9 +266,9 @@ def write(summary, stem):
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     summary["ratios"] = ratio_rows(summary["records"])
-    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_atomic(stem.with_suffix(".json"), json.dumps(summary, indent=2, sort_keys=True) + "\n")
     text = markdown(summary)
-    stem.with_suffix(".md").write_text(text)
+    write_atomic(stem.with_suffix(".md"), text)
     plot(summary, stem.with_suffix(".png"))
     return text
 

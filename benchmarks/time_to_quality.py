@@ -36,7 +36,6 @@ import collections
 import importlib
 import json
 import math
-import os
 import shlex
 import subprocess
 import sys
@@ -51,6 +50,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 import _bench
 import report
 import run as throughput
+
+from zoo.io import write_atomic
 
 HERE = Path(__file__).resolve().parent
 RECIPES = _bench.ROOT / "recipes"
@@ -157,7 +158,7 @@ class Curve:
         print(f"[{self.record['label']}] {seconds:7.1f} s, {self.steps:6d} steps: {self.record['metric']} "
               f"{value:.3f} (evaluated in {took:.1f} s)", file=sys.stderr, flush=True)
         if self.out:  # a long run that dies later keeps what it measured
-            _write(self.out, json.dumps(self.record, indent=2, sort_keys=True) + "\n")
+            write_atomic(self.out, json.dumps(self.record, indent=2, sort_keys=True) + "\n")
 
     def start(self):
         self.point()
@@ -178,14 +179,6 @@ class Curve:
             return True
         self.clock.start()
         return False
-
-
-def _write(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
 
 
 def _load_recipe(name):
@@ -343,7 +336,7 @@ def worker(args):
                                       - sum(record["eval_wall_seconds"]), 1)
     record["versions"] = {name: getattr(sys.modules[name], "__version__", "?")
                           for name in ("keras", "tensorflow", "jax", "torch") if name in sys.modules}
-    _write(args.worker_out, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_atomic(args.worker_out, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 # The runs, their curves, the report -------------------------------------------------------------
@@ -641,9 +634,9 @@ def write(summary, stem):
     """`<stem>.json`, `<stem>.md` and `<stem>.png`; returns the markdown."""
     stem = Path(stem)
     summary["rows"] = rows(summary)
-    _write(stem.with_suffix(".json"), json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_atomic(stem.with_suffix(".json"), json.dumps(summary, indent=2, sort_keys=True) + "\n")
     text = markdown(summary)
-    _write(stem.with_suffix(".md"), text)
+    write_atomic(stem.with_suffix(".md"), text)
     plot(summary, stem.with_suffix(".png"))
     return text
 
