@@ -45,6 +45,10 @@ def test_zoo_interpolate_writes_one_row_per_pair_of_codes(tmp_path):
                              str(tmp_path / "x.png")], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0 and "no latent space" in result.stderr
     assert not (tmp_path / "x.png").exists()
+    result = subprocess.run([sys.executable, "-m", "zoo.cli", "interpolate", "gan_mm_mnist", "--steps", "1", "--out",
+                             str(tmp_path / "y.png")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and "--steps >= 2" in result.stderr
+    assert not (tmp_path / "y.png").exists()
 
 
 def test_zoo_sample_of_an_unknown_model_fails_clearly(tmp_path):
