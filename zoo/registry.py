@@ -84,8 +84,10 @@ def _digit_classifier():
     return digit_classifier()
 
 
-def dcgan_builder(loss, width=32, latent_dim=64, channels=1):
-    """A builder of the zoo's DCGAN-style `GAN` with `loss`, as the gan_* entries use; recipes reuse it."""
+def dcgan_builder(loss, width=32, latent_dim=64, channels=1, packing=1):
+    """A builder of the zoo's DCGAN-style `GAN` with `loss`, as the gan_* entries use; recipes reuse it.
+
+    `packing` > 1 is PacGAN: the critic reads `packing` samples at once, so it has `packing * channels` inputs."""
     def build():
         from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
 
@@ -93,9 +95,9 @@ def dcgan_builder(loss, width=32, latent_dim=64, channels=1):
         if loss == "began":
             critic = began_autoencoder(channels=channels, width=width)
         else:
-            critic = dcgan_critic(channels=channels, width=width,
+            critic = dcgan_critic(channels=channels * packing, width=width,
                                   normalization=None if loss in ("wgan_gp", "dragan") else "batch")
-        return GAN(generator, critic, latent_dim=latent_dim, loss=loss)
+        return GAN(generator, critic, latent_dim=latent_dim, loss=loss, packing=packing)
 
     return build
 

@@ -14,6 +14,11 @@ Representation Learning with Deep Convolutional GANs", ICLR 2016
 Each step makes `n_critic` critic updates on the step's batch of real data,
 each with fresh noise (as in the keras-io WGAN-GP example), then one
 generator update.
+
+`packing=m` is PacGAN (Lin, Khetan, Fanti & Oh, "PacGAN: The power of two
+samples in generative adversarial networks", NeurIPS 2018): the critic judges
+m samples at once, concatenated on the channel axis, so a generator that
+repeats itself is easier to tell from the data; the loss is unchanged.
 """
 
 import keras
@@ -146,6 +151,9 @@ class GAN(AdversarialModel):
     - `began` needs an autoencoder critic (data -> reconstruction) and keeps
       k_t in a non-trainable variable `k`, updated every step with `gamma` and
       `lambda_k`; it logs k and the convergence measure `m_global`.
+    - `packing=m` (PacGAN) feeds the critic packs of m real or m fake samples
+      concatenated on the last (channel) axis, so its input has m times the
+      data's channels; a batch's last `batch % m` examples are left out.
 
     `compile()` with no arguments trains as the loss's paper did
     (`PAPER_TRAINING`). Numpy in, numpy out: `generate(z)`, `sample(n, seed)`,
@@ -153,10 +161,15 @@ class GAN(AdversarialModel):
     """
 
     def __init__(self, generator, critic, latent_dim, loss="ns", penalty_weight=10.0, clip_value=0.01,
-                 gamma=0.5, lambda_k=0.001, seed=None, **kwargs):
+                 gamma=0.5, lambda_k=0.001, packing=1, seed=None, **kwargs):
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
-        _check_players(generator, critic, latent_dim, loss)
+        if isinstance(packing, bool) or not isinstance(packing, (int, np.integer)) or packing < 1:
+            raise ValueError(f"packing must be an integer >= 1 (samples per critic input); got {packing!r}")
+        if packing > 1 and loss == "began":
+            raise ValueError("packing (PacGAN) needs a critic that scores packs; BEGAN's autoencoder critic "
+                             "reconstructs single images, so use packing=1 with loss='began'")
+        _check_players(generator, critic, latent_dim, loss, int(packing))
         self.tracked = TRACKED[loss]  # read by ZooModel.__init__, which makes the trackers
         super().__init__(latent_dim=latent_dim, seed=seed, **kwargs)
         self.generator = generator
@@ -166,6 +179,7 @@ class GAN(AdversarialModel):
         self.clip_value = clip_value
         self.gamma = gamma
         self.lambda_k = lambda_k
+        self.packing = int(packing)
         if loss == "began":
             self.k = self.add_weight(shape=(), initializer="zeros", trainable=False, name="k")
         self.built = True
@@ -197,6 +211,16 @@ class GAN(AdversarialModel):
 
     # Training -----------------------------------------------------------------------------
 
+    def pack(self, x):
+        """PacGAN: (B, ..., C) -> (B // m, ..., m C), each row m consecutive samples on the channel axis."""
+        m = self.packing
+        if m == 1:
+            return x
+        x = x[: (ops.shape(x)[0] // m) * m]
+        x = ops.reshape(x, (-1, m) + self.data_shape)
+        x = ops.moveaxis(x, 1, -2)  # (B // m, ..., m, C)
+        return ops.reshape(x, (-1,) + self.data_shape[:-1] + (m * self.data_shape[-1],))
+
     def critic_loss(self, real, z, noise, training=True):
         fake = ops.stop_gradient(self.generator(z, training=training))
         if self.gan_loss == "began":
@@ -204,6 +228,7 @@ class GAN(AdversarialModel):
             fake_loss = reconstruction_loss(fake, self.critic(fake, training=training))
             loss = began_discriminator_loss(real_loss, fake_loss, self.k)
             return loss, {"critic_loss": loss, "real_reconstruction": real_loss}
+        real, fake = self.pack(real), self.pack(fake)
         loss_fn, _ = SCORE_LOSSES[self.gan_loss]
         loss = loss_fn(self.critic(real, training=training), self.critic(fake, training=training))
         if self.gan_loss not in PENALISED:
@@ -221,11 +246,14 @@ class GAN(AdversarialModel):
         if self.gan_loss == "began":
             loss = reconstruction_loss(fake, self.critic(fake, training=training))
         else:
-            loss = SCORE_LOSSES[self.gan_loss][1](self.critic(fake, training=training))
+            loss = SCORE_LOSSES[self.gan_loss][1](self.critic(self.pack(fake), training=training))
         return loss, {"generator_loss": loss}
 
     def penalty_noise(self, real):
-        """U(0, 1) noise of a penalty: one interpolation weight per example (wgan_gp), or one per value (dragan)."""
+        """U(0, 1) noise of a penalty: one interpolation weight per example (wgan_gp), or one per value (dragan).
+
+        With packing, the penalty is on the critic's inputs, so an example is a pack."""
+        real = self.pack(real)
         if self.gan_loss == "wgan_gp":
             return self.sample_uniform((ops.shape(real)[0],))
         if self.gan_loss == "dragan":
@@ -335,6 +363,7 @@ class GAN(AdversarialModel):
             "clip_value": self.clip_value,
             "gamma": self.gamma,
             "lambda_k": self.lambda_k,
+            "packing": self.packing,
             "seed": self.seed,
         }
 
@@ -371,15 +400,18 @@ def _layers(model):
         yield from _layers(layer)
 
 
-def _check_players(generator, critic, latent_dim, loss):
+def _check_players(generator, critic, latent_dim, loss, packing=1):
     """Clear errors for networks that cannot play this loss."""
     data_shape = tuple(generator.output_shape[1:])
     if tuple(generator.input_shape[1:]) != (latent_dim,):
         raise ValueError(f"the generator takes inputs of shape {generator.input_shape}; "
                          f"expected (None, {latent_dim}) for latent_dim={latent_dim}")
-    if tuple(critic.input_shape[1:]) != data_shape:
+    packed_shape = data_shape[:-1] + (packing * data_shape[-1],)
+    if tuple(critic.input_shape[1:]) != packed_shape:
+        packs = f" (packing={packing}: {packing} samples on the last axis)" if packing > 1 else ""
         raise ValueError(f"the critic takes inputs of shape {critic.input_shape}, but the generator "
-                         f"makes {generator.output_shape}")
+                         f"makes {generator.output_shape}; expected (None, {', '.join(map(str, packed_shape))})"
+                         f"{packs}")
     scores = tuple(critic.output_shape[1:])
     if loss == "began" and scores != data_shape:
         raise ValueError(f"loss='began' needs an autoencoder critic whose output has the data's shape "
