@@ -43,7 +43,7 @@ from zoo.viz import save_image_grid  # noqa: E402
 NAME = "gan_stacked_mnist"
 PAPER = ("Metz et al., Unrolled Generative Adversarial Networks, ICLR 2017 (stacked MNIST); Lin et al., PacGAN, "
          "NeurIPS 2018 (protocol)")
-PACKING = 1
+PACKING = 2  # the bundled checkpoint: PacGAN2
 REFERENCE = "PacGAN Table 3: DCGAN 99 / 3.40, VEEGAN 150 / 2.95, PacGAN2 1000 / 0.08"
 
 

@@ -237,10 +237,11 @@ ENTRIES = {
         ],
         Entry(
             name="gan_stacked_mnist",
-            description="DCGAN-style GAN (non-saturating loss) on stacked MNIST: three digits as RGB channels, "
-                        "1000 modes, measured by modes covered and KL to uniform (PacGAN protocol).",
+            description="DCGAN-style GAN (non-saturating loss, PacGAN2: the critic judges two samples at once) on "
+                        "stacked MNIST: three digits as RGB channels, 1000 modes, measured by modes covered and KL "
+                        "to uniform (PacGAN protocol).",
             family="gan",
-            build=dcgan_builder("ns", channels=3),
+            build=dcgan_builder("ns", channels=3, packing=2),
             recipe="recipes/gan_stacked_mnist.py",
         ),
         Entry(
