@@ -34,9 +34,24 @@ MODELS = {
         "registry": "cyclegan_mnist_usps", "batch_size": 1, "width": 16, "n_blocks": 3, "discriminator_width": 32,
         "learning_rate": 2e-4, "beta_1": 0.5, "cycle_weight": 10.0, "identity_weight": 0.5, "pool_size": 50,
     },
+    "translation": {  # registry unmt_multi30k_en_fr: UNMT on the joint Multi30k vocabulary, recipes/unmt_multi30k.py
+        # batch: sentences of each language per step (each with its back-translation), padded to `length` pieces;
+        # `lengths`: real pieces per sentence, drawn uniformly (mean 15, as Multi30k's captions: 14 en, 16 fr).
+        "registry": "unmt_multi30k_en_fr", "batch_size": 32, "length": 30, "lengths": (6, 24),
+        "languages": ("en", "fr"), "vocab_size": 6000, "split_seed": 0, "sentences": None,
+        "embedding_dim": 256, "units": 256, "discriminator_units": 256, "discriminator_layers": 2,
+        "word_dropout": 0.1, "word_shuffle": 3, "smoothing": 0.1,
+        # UNMT.compile's defaults: Adam(3e-4, beta_1 0.5, clipnorm 5 per tensor) and RMSprop(5e-4) for the discriminator
+        "learning_rate": 3e-4, "beta_1": 0.5, "beta_2": 0.999, "clipnorm": 5.0,
+        "discriminator_learning_rate": 5e-4, "rho": 0.9,
+    },
 }
 # What the issue also names but the zoo does not have yet.
-MISSING_MODELS = {"translation": "the translation model (batch 32, length 30) is not in the zoo yet"}
+MISSING_MODELS = {}
+# Implementations that have no version of a model, and why.
+MISSING_PAIRS = {("keras_io", "translation"): "keras-io has no unsupervised translation example, so the zoo's "
+                 "translation step on TensorFlow has no keras-io TF reference"}
+BUSY_SHARE = 0.1  # other processes' share of the usable cores above which a measurement counts as contended
 
 IMPLEMENTATIONS = ("zoo", "keras_io", "torch", "jax")  # keras_io: the keras-io style TF-only train_step
 FRAMEWORK = {"torch": "torch", "jax": "jax", "keras_io": "tensorflow"}  # reference -> the zoo backend it is compared to
@@ -82,15 +97,59 @@ def apply_threads(framework, threads):
             pass
 
 
-def synthetic(model_name, n, channels_first=False, seed=0):
-    """Random images in [0, 1] of the model's shape, float32: `(x,)`, or `(a, b)` for CycleGAN's two domains."""
+def synthetic(model_name, n, channels_first=False, seed=0, cfg=None):
+    """Random batches of the model's shape: for the image models, images in [0, 1], float32: `(x,)`, or `(a, b)`
+    for CycleGAN's two domains; for translation, a dict like `UNMTBatches`' (see `synthetic_sentences`)."""
     rng = np.random.default_rng(seed)
+    if model_name == "translation":
+        return synthetic_sentences(cfg or MODELS[model_name], n, rng)
     shape = (n, 1, 28, 28) if channels_first else (n, 28, 28, 1)
     return tuple(rng.random(shape, dtype=np.float32) for _ in range(2 if model_name == "cyclegan" else 1))
 
 
+def synthetic_sentences(cfg, n, rng):
+    """`{l: ids, l + "_translated": ids}` per language: int32 `(n, length)` id matrices padded with 0 on the
+    right, as `zoo.models.unmt.UNMTBatches` gives. Each sentence has `lengths` pieces (uniform), drawn from the
+    ordinary pieces: no padding, unknown, end-of-sentence or language ids (the tokenizer puts none in a
+    sentence), so the step adds end-of-sentence and language tokens itself, as in training."""
+    low, high = cfg["lengths"]
+    first_ordinary = 3 + len(cfg["languages"])  # after PAD_ID, UNK_ID, EOS_ID and one control id per language
+    positions = np.arange(cfg["length"])[None, :]
+    batch = {}
+    for lang in cfg["languages"]:
+        for key in (lang, f"{lang}_translated"):
+            ids = rng.integers(first_ordinary, cfg["vocab_size"], (n, cfg["length"]), dtype=np.int32)
+            size = rng.integers(low, high + 1, (n, 1))
+            batch[key] = np.where(positions < size, ids, 0).astype(np.int32)
+    return batch
+
+
+def translation_vocabulary(cfg):
+    """The translation model's joint SentencePiece vocabulary, learned as `zoo.models.unmt.multi30k_tokenizer`
+    learns it (the Multi30k monolingual training halves under `$ZOO_DATA_DIR`; a few seconds), without Keras.
+
+    Every implementation builds it: the zoo's model needs it, the references
+    take the word-start table of the noise model from it. `cfg["sentences"]`
+    limits the sentences per language (the tests' small vocabularies).
+    """
+    from zoo.data.multi30k import monolingual
+    from zoo.text.tokenizer import SubwordTokenizer
+
+    languages = tuple(cfg["languages"])
+    sentences, _ = monolingual("train", languages, seed=cfg["split_seed"])
+    texts = [s for lang in languages for s in sentences[lang][:cfg.get("sentences")]]
+    tokenizer = SubwordTokenizer.train(texts, languages, cfg["vocab_size"])
+    if tokenizer.vocab_size != cfg["vocab_size"] or tokenizer.language_ids != {
+            lang: 3 + i for i, lang in enumerate(languages)}:
+        raise SystemExit(f"the learned vocabulary has {tokenizer.vocab_size} pieces and language ids "
+                         f"{tokenizer.language_ids}; the benchmark's settings expect {cfg['vocab_size']} pieces "
+                         f"and ids from 3 (set MODELS['translation']['vocab_size'] to the vocabulary's size)")
+    return tokenizer
+
+
 class LoopBench:
-    """A hand-written training loop: `step(*batch)` on framework tensors that `to_device(numpy array)` makes.
+    """A hand-written training loop: `step(*batch)` (or `step(batch)` for a dict of arrays) on framework tensors
+    that `to_device(numpy array)` makes.
 
     `run_steps` cycles through a few batches staged on the device; `fit_times`
     runs the loop a user writes: each epoch a fresh permutation, each step a
@@ -109,22 +168,27 @@ class LoopBench:
         self.last = None
 
     def _slice(self, arrays, index):
+        if isinstance(arrays, dict):
+            return {key: self.to_device(a[index]) for key, a in arrays.items()}
         return tuple(self.to_device(a[index]) for a in arrays)
+
+    def _train(self, batch):
+        return self.step(batch) if isinstance(batch, dict) else self.step(*batch)
 
     def run_steps(self, n):
         for _ in range(n):
-            self.step(*self.batches[self.step_count % len(self.batches)])
+            self._train(self.batches[self.step_count % len(self.batches)])
             self.step_count += 1
 
     def finish_steps(self):
         pass
 
     def _epoch(self, arrays, steps, train):
-        order = self.rng.permutation(len(arrays[0]))
+        order = self.rng.permutation(len(next(iter(arrays.values())) if isinstance(arrays, dict) else arrays[0]))
         for i in range(steps):
             batch = self._slice(arrays, order[i * self.batch_size:(i + 1) * self.batch_size])
             if train:
-                self.step(*batch)
+                self._train(batch)
             self.last = batch
 
     def fit_times(self, steps, reps, warmup):
@@ -234,8 +298,55 @@ def git_commit():
         return "unknown"
 
 
+def cpu_times():
+    """A snapshot for `others_busy`: busy and total seconds of the cores this process may use (from /proc/stat;
+    all cores if their lines are missing) and this process's own CPU seconds. None without /proc/stat."""
+    cores = {f"cpu{c}" for c in os.sched_getaffinity(0)}
+    try:
+        with open("/proc/stat") as f:
+            rows = {parts[0]: [int(v) for v in parts[1:9]] for parts in map(str.split, f)
+                    if parts and parts[0].startswith("cpu")}
+    except (OSError, ValueError):
+        return None
+    chosen = [rows[c] for c in sorted(cores) if c in rows]
+    if len(chosen) != len(cores):
+        chosen = [rows["cpu"]] if "cpu" in rows else []
+    if not chosen:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal (guest time is inside user and nice)
+    total = sum(sum(row) for row in chosen) / tick
+    idle = sum(row[3] + row[4] for row in chosen) / tick
+    return {"busy": total - idle, "total": total, "own": time.process_time()}
+
+
+def others_busy(before, after):
+    """Share of the cores' time between two `cpu_times` snapshots that other processes kept busy (0 to 1)."""
+    total = after["total"] - before["total"]
+    busy = (after["busy"] - before["busy"]) - (after["own"] - before["own"])
+    return min(1.0, max(0.0, busy / total)) if total > 0 else 0.0
+
+
+def cpu_busy(seconds=1.5):
+    """How busy other processes keep this process's cores now: their share of the cores' time over the next
+    `seconds`, measured from /proc/stat, as `{"share", "seconds", "source"}`.
+
+    Unlike the load average, which decays over minutes and so still counts a
+    benchmark that ended a minute ago, this sees only the present. Without
+    /proc/stat it falls back to the 1-minute load average per usable core.
+    """
+    before = cpu_times()
+    if before is None:
+        share = os.getloadavg()[0] / len(os.sched_getaffinity(0))
+        return {"share": round(min(1.0, share), 3), "seconds": None, "source": "1-minute load average per core"}
+    time.sleep(seconds)
+    share = others_busy(before, cpu_times())
+    return {"share": round(share, 3), "seconds": seconds, "source": "/proc/stat"}
+
+
 def machine():
-    """The machine in words and numbers: CPU model, cores, memory, OS, Python."""
+    """The machine in words and numbers: CPU model, cores, memory, OS, Python, and how busy other processes
+    keep it (`cpu_busy`, measured over 1.5 s; the load average is kept for reference)."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -245,7 +356,7 @@ def machine():
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
     return {"cpu": cpu, "cores_online": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
             "memory_gb": round(memory_gb, 1), "os": platform.platform(), "python": sys.version.split()[0],
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            "load_average": [round(x, 2) for x in os.getloadavg()], "cpu_busy": cpu_busy()}
 
 
 def emit(record):

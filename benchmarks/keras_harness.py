@@ -34,12 +34,20 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def _batch(arrays, start, size):
+    """`(x, y, sample_weight)` of backend tensors, as fit's iterator gives; a dict of arrays is x alone."""
+    if isinstance(arrays, dict):
+        return ({key: keras.ops.convert_to_tensor(a[start:start + size]) for key, a in arrays.items()}, None, None)
     parts = [keras.ops.convert_to_tensor(a[start:start + size]) for a in arrays]
-    return (parts[0], parts[1] if len(parts) > 1 else None, None)  # (x, y, sample_weight), as fit's iterator gives
+    return (parts[0], parts[1] if len(parts) > 1 else None, None)
+
+
+def _rows(arrays):
+    return len(next(iter(arrays.values())) if isinstance(arrays, dict) else arrays[0])
 
 
 class KerasBench:
-    """Times `model` (compiled) on batches of `make_data(n)`: a tuple of numpy arrays, `(x,)` or `(a, b)`."""
+    """Times `model` (compiled) on batches of `make_data(n)`: a tuple of numpy arrays, `(x,)` or `(a, b)`, or a
+    dict of arrays (the translation model's batches)."""
 
     def __init__(self, model, make_data, batch_size, data="numpy", staged=4):
         if data not in ("numpy", "tfdata"):
@@ -105,12 +113,16 @@ class KerasBench:
 
     def _fit_input(self, arrays):
         """fit's x and y: the arrays, or a shuffled, batched, prefetching tf.data pipeline over them."""
+        if isinstance(arrays, dict):
+            x, y = arrays, None
+        else:
+            x, y = arrays[0], arrays[1] if len(arrays) > 1 else None
         if self.data == "numpy":
-            return arrays[0], arrays[1] if len(arrays) > 1 else None, self.batch_size
+            return x, y, self.batch_size
         import tensorflow as tf
 
-        dataset = tf.data.Dataset.from_tensor_slices(arrays if len(arrays) > 1 else arrays[0])
-        dataset = dataset.shuffle(len(arrays[0])).batch(self.batch_size, drop_remainder=True)
+        dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+        dataset = dataset.shuffle(_rows(arrays)).batch(self.batch_size, drop_remainder=True)
         return dataset.prefetch(tf.data.AUTOTUNE), None, None
 
     def fit_times(self, steps, reps, warmup):

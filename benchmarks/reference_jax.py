@@ -6,13 +6,23 @@ step with the state donated, PRNG keys carried in the state. The networks
 have the zoo's layer sizes (parameter counts equal the zoo's; the test checks)
 and each step does the zoo step's work (see reference_torch.py). CycleGAN's
 50-image pools live outside the compiled steps, as Python lists of arrays.
+
+Translation: the zoo's UNMT networks with their weights in Keras' layouts (a
+GRU's kernel `(in, 3 units)` with the gates in Keras' order z, r, h, reset
+after the recurrent product), so the tests can load the zoo's weights and
+compare losses. The GRUs are `lax.scan`s over time (the input projections of
+all steps done before the scan); a padded step keeps the state, as Keras'
+masking does, and the backward encoder scans in reverse. The noise, both
+losses, the RMSprop update of the discriminator (Keras' form: epsilon inside
+the square root) and the Adam update of the translator (each gradient clipped
+to norm 5, as Keras' `clipnorm`) are in the one jitted step.
 """
 
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _bench import ImagePool, LoopBench, synthetic
+from _bench import ImagePool, LoopBench, synthetic, translation_vocabulary
 
 DN = ("NHWC", "HWIO", "NHWC")
 
@@ -94,6 +104,22 @@ def adam_update(params, grads, state, cfg, epsilon=1e-7):
     rate = lr * jnp.sqrt(1 - b2**tf) / (1 - b1**tf)
     params = jax.tree.map(lambda p, m, v: p - rate * m / (jnp.sqrt(v) + epsilon), params, m, v)
     return params, {"m": m, "v": v, "t": t}
+
+
+def rmsprop_init(params):
+    return {"v": jax.tree.map(jnp.zeros_like, params)}
+
+
+def rmsprop_update(params, grads, state, lr, rho=0.9, epsilon=1e-7):
+    """Keras' RMSprop (no momentum, not centered): epsilon inside the square root."""
+    v = jax.tree.map(lambda v, g: rho * v + (1 - rho) * g * g, state["v"], grads)
+    params = jax.tree.map(lambda p, g, v: p - lr * g / jnp.sqrt(v + epsilon), params, grads, v)
+    return params, {"v": v}
+
+
+def clip_each(grads, clipnorm):
+    """Keras' `clipnorm`: each gradient scaled to norm at most `clipnorm`, on its own."""
+    return jax.tree.map(lambda g: g * clipnorm / jnp.maximum(jnp.sqrt(jnp.sum(g * g)), clipnorm), grads)
 
 
 # VAE --------------------------------------------------------------------------------------------
@@ -316,6 +342,184 @@ def cyclegan_train(cfg):
     return train
 
 
+# Translation ------------------------------------------------------------------------------------
+
+PAD_ID, EOS_ID = 0, 2  # zoo.text.tokenizer's fixed ids
+
+
+def gru_params(key, n_in, units):
+    k1, k2 = jax.random.split(key)
+    return {"kernel": _init(k1, (n_in, 3 * units), n_in), "recurrent_kernel": _init(k2, (units, 3 * units), units),
+            "bias": jnp.zeros((2, 3 * units), jnp.float32)}
+
+
+def translation_params(key, cfg):
+    vocab, e, u, hidden = cfg["vocab_size"], cfg["embedding_dim"], cfg["units"], cfg["discriminator_units"]
+    k = iter(jax.random.split(key, 8 + cfg["discriminator_layers"]))
+    translator = {"embedding": jax.random.uniform(next(k), (vocab, e), jnp.float32, -0.05, 0.05),
+                  "encoder_forward": gru_params(next(k), e, u // 2), "encoder_backward": gru_params(next(k), e, u // 2),
+                  "bridge": dense_params(next(k), u, u), "decoder": gru_params(next(k), e, u),
+                  "attention": dense_params(next(k), u, u, bias=False), "combine": dense_params(next(k), 2 * u, e),
+                  "output_bias": jnp.zeros((vocab,), jnp.float32)}
+    discriminator, previous = {}, u
+    for i in range(cfg["discriminator_layers"]):
+        discriminator[f"dense_{i}"] = dense_params(next(k), previous, hidden)
+        previous = hidden
+    discriminator["logit"] = dense_params(next(k), previous, 1)
+    return {"translator": translator, "discriminator": discriminator}
+
+
+def gru(p, x, h, mask=None, reverse=False):
+    """Keras' GRU over `(n, t, d)`: the outputs `(n, t, units)`; a step where `mask` is False keeps the state."""
+    units = p["recurrent_kernel"].shape[0]
+    inputs = jnp.swapaxes(x @ p["kernel"] + p["bias"][0], 0, 1)  # (t, n, 3 units)
+
+    def cell(h, step):
+        x_t, m_t = step
+        r_t = h @ p["recurrent_kernel"] + p["bias"][1]
+        z = jax.nn.sigmoid(x_t[:, :units] + r_t[:, :units])
+        r = jax.nn.sigmoid(x_t[:, units:2 * units] + r_t[:, units:2 * units])
+        new = z * h + (1.0 - z) * jnp.tanh(x_t[:, 2 * units:] + r * r_t[:, 2 * units:])
+        new = new if m_t is None else jnp.where(m_t[:, None], new, h)
+        return new, new
+
+    steps = (inputs, None if mask is None else jnp.swapaxes(mask, 0, 1))
+    _, outputs = jax.lax.scan(cell, h, steps, reverse=reverse)
+    return jnp.swapaxes(outputs, 0, 1)
+
+
+def encode(p, tokens):
+    """Ids `(n, t)` -> states `(n, t, units)` of the bidirectional GRU (0 at padding) and the mask of real pieces."""
+    mask = (tokens != PAD_ID) | (jnp.arange(tokens.shape[1]) == 0)[None, :]
+    x = p["embedding"][tokens]
+    h = jnp.zeros((tokens.shape[0], p["encoder_forward"]["recurrent_kernel"].shape[0]), x.dtype)
+    states = jnp.concatenate([gru(p["encoder_forward"], x, h, mask),
+                              gru(p["encoder_backward"], x, h, mask, reverse=True)], axis=-1)
+    return jnp.where(mask[..., None], states, 0.0), mask
+
+
+def decode(p, inputs, states, mask):
+    """Teacher forcing: the GRU from tanh(W mean(states)), Luong's general attention, the tied output layer."""
+    weights = mask[..., None].astype(states.dtype)
+    mean = jnp.sum(states * weights, 1) / jnp.maximum(jnp.sum(weights, 1), 1.0)
+    outputs = gru(p["decoder"], p["embedding"][inputs], jnp.tanh(dense(p["bridge"], mean)))
+    scores = jnp.einsum("btu,bsu->bts", outputs, dense(p["attention"], states))
+    scores = jnp.where(mask[:, None, :], scores, -1e9)
+    context = jnp.einsum("bts,bsu->btu", jax.nn.softmax(scores, axis=-1), states)
+    combined = jnp.tanh(dense(p["combine"], jnp.concatenate([outputs, context], axis=-1)))
+    return combined @ p["embedding"].T + p["output_bias"]
+
+
+def language_logits(p, states):
+    """The discriminator: one logit per encoder state."""
+    h = states
+    for i in range(len(p) - 1):
+        h = leaky_relu(dense(p[f"dense_{i}"], h))
+    return dense(p["logit"], h)[..., 0]
+
+
+def add_noise(tokens, word_start, drop_draws, shuffle_draws, p, k):
+    """zoo.text.noise.add_noise: drop each word with probability `p`, then move words at most `k` places by
+    sorting i + U(0, k + 1); `drop_draws` and `shuffle_draws` are U(0, 1) of the tokens' shape."""
+    length = tokens.shape[1]
+    position = jnp.arange(length)[None, :]
+    starts = (word_start[tokens] | (position == 0)) & (tokens != PAD_ID)
+    word_index = lambda starts: jnp.maximum(jnp.cumsum(starts.astype(jnp.int32), axis=1) - 1, 0)
+    valid = tokens != PAD_ID
+    keep = jnp.take_along_axis(drop_draws >= p, word_index(starts), axis=1) & valid
+    keep = jnp.where(jnp.any(keep, axis=1, keepdims=True), keep, valid)  # a sentence never loses all its words
+    order = jnp.argsort(jnp.where(keep, position, position + length), axis=1)
+    tokens = jnp.take_along_axis(jnp.where(keep, tokens, PAD_ID), order, axis=1)
+    starts = jnp.take_along_axis(starts & keep, order, axis=1)
+    rank = jnp.argsort(jnp.argsort(position + (k + 1.0) * shuffle_draws, axis=1), axis=1)
+    word_rank = jnp.take_along_axis(rank, word_index(starts), axis=1)
+    key = jnp.where(tokens != PAD_ID, word_rank * length + position, length * length + position)
+    return jnp.take_along_axis(tokens, jnp.argsort(key, axis=1), axis=1)
+
+
+def teacher_forcing(targets, language_ids):
+    """zoo.models.unmt.teacher_forcing: decoder inputs (language token, sentence) and targets (sentence, EOS)."""
+    lengths = jnp.sum(targets != PAD_ID, axis=1, keepdims=True)
+    padded = jnp.pad(targets, ((0, 0), (0, 1)))
+    positions = jnp.arange(targets.shape[1] + 1)[None, :]
+    inputs = jnp.concatenate([language_ids[:, None].astype(targets.dtype), targets], axis=1)
+    return inputs, jnp.where(positions == lengths, EOS_ID, padded)
+
+
+def masked_mean(values, mask):
+    mask = mask.astype(values.dtype)
+    return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def sigmoid_cross_entropy(logits, labels):
+    return jnp.maximum(logits, 0.0) - logits * labels + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+
+
+def language_labels(batches):
+    return jnp.concatenate([jnp.full(b.shape, float(i), jnp.float32) for i, b in enumerate(batches)])
+
+
+def discriminator_loss(p, states, mask, noisy, smoothing):
+    smoothed = language_labels(noisy) * (1.0 - smoothing) + 0.5 * smoothing
+    return masked_mean(sigmoid_cross_entropy(language_logits(p, states), smoothed), mask)
+
+
+def translator_loss(p, discriminator, clean, noisy, translated, language_ids):
+    """Denoising + back-translation (one mean cross-entropy per language, summed) + the adversarial term."""
+    states, mask = encode(p, jnp.concatenate(noisy + translated))
+    ids = jnp.concatenate([jnp.full((b.shape[0],), language_ids[i], jnp.int32) for i, b in enumerate(clean)])
+    inputs, targets = teacher_forcing(jnp.concatenate(clean * 2), jnp.concatenate([ids, ids]))
+    log_probs = jax.nn.log_softmax(decode(p, inputs, states, mask), axis=-1)
+    losses = -jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    loss, start = 0.0, 0
+    for batch in clean * 2:
+        end = start + batch.shape[0]
+        loss = loss + masked_mean(losses[start:end], targets[start:end] != PAD_ID)
+        start = end
+    size = sum(b.shape[0] for b in noisy)
+    flipped = 1.0 - language_labels(noisy)
+    logits = language_logits(discriminator, states[:size])
+    adversarial = masked_mean(sigmoid_cross_entropy(logits, flipped), mask[:size])
+    return loss + adversarial * len(noisy)
+
+
+def translation_init(key, cfg):
+    params = translation_params(key, cfg)
+    return {**params, "t_opt": adam_init(params["translator"]), "d_opt": rmsprop_init(params["discriminator"]),
+            "key": jax.random.PRNGKey(1)}
+
+
+def translation_train(cfg, vocabulary=None):
+    """The UNMT step; `vocabulary` (default: `translation_vocabulary(cfg)`) gives the language and word-start ids."""
+    vocabulary = vocabulary or translation_vocabulary(cfg)
+    word_start = jnp.asarray(vocabulary.word_start)
+    languages = cfg["languages"]
+    language_ids = [vocabulary.language_id(lang) for lang in languages]
+
+    def noise(x, key):
+        k_drop, k_shuffle = jax.random.split(key)
+        return add_noise(x, word_start, jax.random.uniform(k_drop, x.shape), jax.random.uniform(k_shuffle, x.shape),
+                         cfg["word_dropout"], cfg["word_shuffle"])
+
+    def train(state, batch):
+        key, *keys = jax.random.split(state["key"], 1 + 2 * len(languages))
+        clean = [batch[lang] for lang in languages]
+        noisy = [noise(x, k) for x, k in zip(clean, keys)]
+        translated = [noise(batch[f"{lang}_translated"], k) for lang, k in zip(languages, keys[len(languages):])]
+        states, mask = encode(state["translator"], jnp.concatenate(noisy))
+        d_loss, grads = jax.value_and_grad(discriminator_loss)(state["discriminator"], jax.lax.stop_gradient(states),
+                                                               mask, noisy, cfg["smoothing"])
+        discriminator, d_opt = rmsprop_update(state["discriminator"], grads, state["d_opt"],
+                                              cfg["discriminator_learning_rate"], cfg["rho"])
+        loss, grads = jax.value_and_grad(translator_loss)(state["translator"], discriminator, clean, noisy, translated,
+                                                          language_ids)
+        translator, t_opt = adam_update(state["translator"], clip_each(grads, cfg["clipnorm"]), state["t_opt"], cfg)
+        return ({"translator": translator, "discriminator": discriminator, "t_opt": t_opt, "d_opt": d_opt,
+                 "key": key}, (d_loss, loss))
+
+    return train
+
+
 # Bench ------------------------------------------------------------------------------------------
 
 def _count(tree):
@@ -324,13 +528,14 @@ def _count(tree):
 
 def parameter_counts(model_name, cfg):
     """Parameters per network, from shapes alone (`jax.eval_shape` runs no initialiser)."""
-    build = {"vae": vae_params, "wgan_gp": wgan_gp_params, "cyclegan": cyclegan_params}[model_name]
+    build = {"vae": vae_params, "wgan_gp": wgan_gp_params, "cyclegan": cyclegan_params,
+             "translation": translation_params}[model_name]
     shapes = jax.eval_shape(lambda key: build(key, cfg), jax.random.PRNGKey(0))
     return {name: _count(p) for name, p in shapes.items()}
 
 
 MODELS = {"vae": (vae_init, vae_train), "wgan_gp": (wgan_gp_init, wgan_gp_train),
-          "cyclegan": (cyclegan_init, cyclegan_train)}
+          "cyclegan": (cyclegan_init, cyclegan_train), "translation": (translation_init, translation_train)}
 
 
 def make_bench(model_name, cfg, args):
@@ -348,10 +553,11 @@ def make_bench(model_name, cfg, args):
         state["value"], state["out"] = train(state["value"], *batch)
 
     sync = lambda: jax.block_until_ready(state["value"])
-    bench = LoopBench(step, jax.device_put, sync, lambda n: synthetic(model_name, n), args.batch_size,
+    bench = LoopBench(step, jax.device_put, sync, lambda n: synthetic(model_name, n, cfg=cfg), args.batch_size,
                       wait=jax.block_until_ready)
     bench.params = parameter_counts(model_name, cfg)
-    bench.settings = {"precision": args.precision, "layout": "NHWC", "mode": "jit"}
+    layout = "batch-first sequences" if model_name == "translation" else "NHWC"
+    bench.settings = {"precision": args.precision, "layout": layout, "mode": "jit"}
     bench.device_peak_mb = lambda: _device_peak_mb()
     return bench
 

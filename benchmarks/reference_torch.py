@@ -7,14 +7,29 @@ the zoo step's work: the VAE's dynamic binarization and reparameterization;
 WGAN-GP's `n_critic` critic updates with a gradient penalty (double backward)
 and one generator update (Gulrajani et al. 2017, Algorithm 1); CycleGAN's joint
 generator update and two discriminator updates on 50-image pools (Zhu et al.
-2017; the pool as in the authors' PyTorch code).
+2017; the pool as in the authors' PyTorch code); the translation model's
+discriminator update and translator update (Lample et al. 2018, see below).
+
+Translation (UNMT, `zoo.models.unmt`): the same networks and step. An
+embedding tied to the output layer, a bidirectional `nn.GRU` encoder over
+packed sequences, a `nn.GRU` decoder started from tanh(W mean(states)), Luong's
+"general" attention on its outputs; an MLP discriminator on every encoder
+state. Each step: the noise C(x) (word drop, then local shuffle; `add_noise`,
+on the device) of both languages' sentences and of their back-translations;
+one RMSprop update of the discriminator on the encoder states of C(x); one Adam
+update (each gradient clipped to norm 5, as Keras' `clipnorm`) of the
+translator on denoising + back-translation + adversarial losses, teacher
+forced. Differences from the zoo, none of which changes the work of a step:
+`torch.optim.RMSprop` adds its epsilon (1e-7) outside the square root, Keras
+inside; packing the encoder's sequences reads their lengths on the host (one
+device sync per encoding on a GPU), where Keras masks the padded steps.
 """
 
 import contextlib
 import itertools
 
 import torch
-from _bench import ImagePool, LoopBench, synthetic
+from _bench import ImagePool, LoopBench, synthetic, translation_vocabulary
 from torch import nn
 from torch.nn import functional as F
 
@@ -232,8 +247,165 @@ def cyclegan_step(nets, cfg, autocast):
     return step
 
 
-NETS = {"vae": vae_nets, "wgan_gp": wgan_gp_nets, "cyclegan": cyclegan_nets}
-STEPS = {"vae": vae_step, "wgan_gp": wgan_gp_step, "cyclegan": cyclegan_step}
+# Translation ----------------------------------------------------------------------------------
+
+PAD_ID, EOS_ID = 0, 2  # zoo.text.tokenizer's fixed ids
+
+
+class Translator(nn.Module):
+    """zoo.models.unmt.AttentionTranslator: shared embedding, bidirectional GRU encoder, attention GRU decoder."""
+
+    def __init__(self, vocab_size, embedding_dim=256, units=256):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.encoder = nn.GRU(embedding_dim, units // 2, batch_first=True, bidirectional=True)
+        self.bridge = nn.Linear(units, units)
+        self.decoder = nn.GRU(embedding_dim, units, batch_first=True)
+        self.attention = nn.Linear(units, units, bias=False)
+        self.combine = nn.Linear(2 * units, embedding_dim)
+        self.output_bias = nn.Parameter(torch.zeros(vocab_size))
+
+    def encode(self, tokens):
+        """Ids `(n, t)` -> states `(n, t, units)` (0 at padding) and the mask of real pieces (the first always)."""
+        mask = tokens.ne(PAD_ID)
+        mask[:, 0] = True
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(tokens), mask.sum(1).cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        states, _ = nn.utils.rnn.pad_packed_sequence(self.encoder(packed)[0], batch_first=True,
+                                                     total_length=tokens.shape[1])
+        return states, mask
+
+    def decode(self, inputs, states, mask):
+        """Teacher forcing: decoder input ids `(n, t)` -> logits `(n, t, vocab)`."""
+        weights = mask.unsqueeze(-1).to(states.dtype)
+        mean = (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        outputs, _ = self.decoder(self.embedding(inputs), torch.tanh(self.bridge(mean)).unsqueeze(0))
+        scores = outputs @ self.attention(states).transpose(1, 2)  # Luong's general score h_t^T W h_s
+        scores = scores.masked_fill(~mask.unsqueeze(1), -1e9)
+        context = torch.softmax(scores, -1) @ states
+        combined = torch.tanh(self.combine(torch.cat([outputs, context], -1)))
+        return combined @ self.embedding.weight.T + self.output_bias
+
+
+def language_discriminator(units=256, hidden=256, depth=2):
+    """zoo.models.unmt.language_discriminator: an MLP with LeakyReLU(0.2), one logit per encoder state."""
+    layers, previous = [], units
+    for _ in range(depth):
+        layers += [nn.Linear(previous, hidden), nn.LeakyReLU(0.2)]
+        previous = hidden
+    return nn.Sequential(*layers, nn.Linear(previous, 1))
+
+
+def translation_nets(cfg):
+    return {"translator": Translator(cfg["vocab_size"], cfg["embedding_dim"], cfg["units"]),
+            "discriminator": language_discriminator(cfg["units"], cfg["discriminator_units"],
+                                                    cfg["discriminator_layers"])}
+
+
+def add_noise(tokens, word_start, drop_draws, shuffle_draws, p, k):
+    """zoo.text.noise.add_noise: drop each word with probability `p`, then move words at most `k` places by
+    sorting i + U(0, k + 1); `drop_draws` and `shuffle_draws` are U(0, 1) of the tokens' shape."""
+    length = tokens.shape[1]
+    position = torch.arange(length, device=tokens.device).unsqueeze(0)
+    starts = (word_start[tokens] | position.eq(0)) & tokens.ne(PAD_ID)
+    word_index = lambda starts: (starts.long().cumsum(1) - 1).clamp(min=0)
+    valid = tokens.ne(PAD_ID)
+    keep = (drop_draws >= p).gather(1, word_index(starts)) & valid
+    keep = torch.where(keep.any(1, keepdim=True), keep, valid)  # a sentence never loses all its words
+    order = torch.where(keep, position, position + length).argsort(1)
+    tokens, starts = tokens.masked_fill(~keep, PAD_ID).gather(1, order), (starts & keep).gather(1, order)
+    rank = (position + (k + 1.0) * shuffle_draws).argsort(1).argsort(1)
+    word_rank = rank.gather(1, word_index(starts))
+    key = torch.where(tokens.ne(PAD_ID), word_rank * length + position, length * length + position)
+    return tokens.gather(1, key.argsort(1))
+
+
+def teacher_forcing(targets, language_ids):
+    """zoo.models.unmt.teacher_forcing: decoder inputs (language token, sentence) and targets (sentence, EOS)."""
+    lengths = targets.ne(PAD_ID).sum(1, keepdim=True)
+    padded = F.pad(targets, (0, 1))
+    positions = torch.arange(targets.shape[1] + 1, device=targets.device).unsqueeze(0)
+    return torch.cat([language_ids.unsqueeze(1), targets], 1), torch.where(positions.eq(lengths), EOS_ID, padded)
+
+
+def masked_mean(values, mask):
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def language_labels(batches):
+    """0 for every piece of the first language's rows, 1 for the second's: `(rows, length)`."""
+    return torch.cat([torch.full(b.shape, float(i), device=b.device) for i, b in enumerate(batches)])
+
+
+def discriminator_loss(discriminator, states, mask, noisy, smoothing):
+    labels = language_labels(noisy)
+    smoothed = labels * (1.0 - smoothing) + 0.5 * smoothing
+    logits = discriminator(states).squeeze(-1)
+    return masked_mean(F.binary_cross_entropy_with_logits(logits, smoothed, reduction="none"), mask)
+
+
+def translator_loss(translator, discriminator, clean, noisy, translated, language_ids):
+    """Denoising + back-translation (one mean cross-entropy per language, summed) + the adversarial term."""
+    states, mask = translator.encode(torch.cat(noisy + translated))
+    ids = torch.cat([torch.full((b.shape[0],), language_ids[i], device=b.device) for i, b in enumerate(clean)])
+    inputs, targets = teacher_forcing(torch.cat(clean * 2), torch.cat([ids, ids]))
+    logits = translator.decode(inputs, states, mask)
+    losses = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
+    loss, start = 0.0, 0
+    for batch in clean * 2:
+        end = start + batch.shape[0]
+        loss = loss + masked_mean(losses[start:end], targets[start:end].ne(PAD_ID))
+        start = end
+    size = sum(b.shape[0] for b in noisy)
+    flipped = 1.0 - language_labels(noisy)
+    adversarial = masked_mean(F.binary_cross_entropy_with_logits(discriminator(states[:size]).squeeze(-1), flipped,
+                                                                 reduction="none"), mask[:size])
+    return loss + adversarial * len(noisy)
+
+
+def translation_step(nets, cfg, autocast, vocabulary=None):
+    """The UNMT step; `vocabulary` (default: `translation_vocabulary(cfg)`) gives the language and word-start ids."""
+    vocabulary = vocabulary or translation_vocabulary(cfg)
+    translator, discriminator = nets["translator"], nets["discriminator"]
+    device = next(translator.parameters()).device
+    t_optimizer = _adam(translator.parameters(), cfg)
+    d_optimizer = torch.optim.RMSprop(discriminator.parameters(), lr=cfg["discriminator_learning_rate"],
+                                      alpha=cfg["rho"], eps=1e-7)
+    word_start = torch.as_tensor(vocabulary.word_start, device=device)
+    languages = cfg["languages"]
+    language_ids = [vocabulary.language_id(lang) for lang in languages]
+    p, k = cfg["word_dropout"], cfg["word_shuffle"]
+    noise = lambda x: add_noise(x, word_start, torch.rand(x.shape, device=x.device),
+                                torch.rand(x.shape, device=x.device), p, k)
+
+    def step(batch):
+        clean = [batch[lang].long() for lang in languages]
+        noisy = [noise(x) for x in clean]
+        translated = [noise(batch[f"{lang}_translated"].long()) for lang in languages]
+        with autocast():
+            with torch.no_grad():
+                states, mask = translator.encode(torch.cat(noisy))
+            d_loss = discriminator_loss(discriminator, states, mask, noisy, cfg["smoothing"])
+        d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_optimizer.step()
+        _requires_grad(discriminator, False)
+        with autocast():
+            loss = translator_loss(translator, discriminator, clean, noisy, translated, language_ids)
+        t_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for parameter in translator.parameters():  # Keras' clipnorm: each gradient on its own
+            nn.utils.clip_grad_norm_(parameter, cfg["clipnorm"])
+        t_optimizer.step()
+        _requires_grad(discriminator, True)
+        return d_loss.detach(), loss.detach()
+
+    return step
+
+
+NETS = {"vae": vae_nets, "wgan_gp": wgan_gp_nets, "cyclegan": cyclegan_nets, "translation": translation_nets}
+STEPS = {"vae": vae_step, "wgan_gp": wgan_gp_step, "cyclegan": cyclegan_step, "translation": translation_step}
 
 
 def parameter_counts(model_name, cfg):
@@ -254,8 +426,9 @@ def make_bench(model_name, cfg, args):
     step = STEPS[model_name](nets, cfg, autocast)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     bench = LoopBench(step, lambda a: torch.from_numpy(a).to(device, non_blocking=True), sync,
-                      lambda n: synthetic(model_name, n, channels_first=True), args.batch_size)
+                      lambda n: synthetic(model_name, n, channels_first=True, cfg=cfg), args.batch_size)
     bench.params = {name: _count(net) for name, net in nets.items()}
-    bench.settings = {"precision": args.precision, "layout": "NCHW", "mode": "eager"}
+    layout = "batch-first sequences" if model_name == "translation" else "NCHW"
+    bench.settings = {"precision": args.precision, "layout": layout, "mode": "eager"}
     bench.device_peak_mb = lambda: torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
     return bench

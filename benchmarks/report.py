@@ -101,16 +101,18 @@ def markdown(summary):
         f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores ({summary['threads']} threads per "
         f"process, pinned), {machine['memory_gb']} GB, {machine['os']}, Python {machine['python']}; device "
         f"`{summary['device']}`{' (' + summary['gpu'] + ')' if summary.get('gpu') else ''}. "
-        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ". "
-        f"Load average at the start: {machine['load_average']}.",
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ". " + _busy_at_start(machine),
         "",
     ]
     if summary.get("quick"):
         lines += [("**Quick run**: few and short repetitions, on a machine that may be busy with other work. "
                   "It shows that every implementation runs and is measured; its numbers are not the speed."), ""]
     if summary.get("contended"):
-        lines += [(f"**Contended**: the load average was {machine['load_average'][0]} before the run on "
-                  f"{machine['cores_usable']} cores, so other processes shared the CPU; ratios are noisy."), ""]
+        busy = machine.get("cpu_busy")
+        cores = machine["cores_usable"]
+        before = (f"other processes kept {100 * busy['share']:.0f}% of the {cores} cores busy just before the run"
+                  if busy else f"the load average was {machine['load_average'][0]} before the run on {cores} cores")
+        lines += [f"**Contended**: {before}, so they shared the CPU; ratios are noisy.", ""]
     lines += [
         f"## Zoo / reference, steps per second (target >= {TARGET})",
         "",
@@ -192,10 +194,28 @@ def _options(records):
     return lines
 
 
+def _busy_at_start(machine):
+    busy = machine.get("cpu_busy")
+    if not busy:  # results written before cpu_busy was measured
+        return f"Load average at the start: {machine['load_average']}."
+    over = f" over {busy['seconds']} s" if busy.get("seconds") else ""
+    return (f"Other processes' share of the cores at the start: {100 * busy['share']:.0f}% ({busy['source']}{over}; "
+            f"load average {machine['load_average']}).")
+
+
 def _notes(summary):
     lines = ["", "## Notes", ""]
     lines += [f"- Not measured: {note}." for note in summary.get("missing", [])]
     lines += [f"- {note}" for note in summary.get("notes", [])]
+    threshold = summary.get("busy_share")
+    shared = [r for r in summary["records"] if threshold is not None and _ok(r)
+              and (r.get("cpu_busy") or 0) > threshold]
+    if shared:
+        lines.append(f"- Other processes used more than {100 * threshold:.0f}% of the cores while these measured "
+                     "(their numbers are low): " + ", ".join(
+                         f"{r['model']} b{r['batch_size']} {label(r)}"
+                         f"{'' if r.get('variant', 'default') == 'default' else ' ' + r['variant']} "
+                         f"({100 * r['cpu_busy']:.0f}%)" for r in shared) + ".")
     return lines
 
 

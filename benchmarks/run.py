@@ -6,7 +6,7 @@ other, collects their JSON lines and writes one table of zoo/reference ratios
 with the absolute numbers and the machine described (JSON + markdown + PNG).
 
     python benchmarks/run.py --quick          # < 5 minutes: VAE and WGAN-GP at their batch size, every implementation
-    python benchmarks/run.py                  # the full run: + CycleGAN, batch sizes 32..512, the speed options
+    python benchmarks/run.py                  # the full run: + CycleGAN and translation, batch sizes 32..512, options
     python benchmarks/run.py --device gpu     # the same on a GPU (adds mixed precision to the options)
 
 The full run writes benchmarks/results/<name>.{json,md,png} (name: cpu or gpu);
@@ -29,7 +29,11 @@ import _bench
 import report
 
 HERE = Path(__file__).resolve().parent
-MAIN_BATCHES = {"vae": (128,), "wgan_gp": (64,), "cyclegan": (1, 8)}
+MAIN_BATCHES = {"vae": (128,), "wgan_gp": (64,), "cyclegan": (1, 8), "translation": (32,)}
+# --quick's timeout per measurement and the seconds its budget grows by, where a model needs more: a translation
+# step takes about a second on 2 CPU cores, and each of its workers first learns the Multi30k vocabulary.
+QUICK_TIMEOUT = {"translation": 240}
+QUICK_EXTRA_BUDGET = {"translation": 330}
 SCALING_BATCHES = (32, 64, 128, 256, 512)
 PAIRS = [("zoo", "tensorflow"), ("keras_io", "tensorflow"), ("zoo", "jax"), ("jax", "jax"),
          ("zoo", "torch"), ("torch", "torch")]
@@ -52,6 +56,9 @@ NOTES = [
     ("The JAX reference carries its PRNG key and donates its state to one jitted step; CycleGAN's pools run "
     "in Python between two jitted halves, as in the authors' PyTorch code. The keras-io CycleGAN has no pool."),
     "Data are random arrays of the real shapes (throughput does not depend on the pixel values).",
+    ("Translation: batch 32 is 32 sentences of each language, each with its back-translation, padded to 30 pieces "
+     "(random ids, 6 to 24 real pieces each); its images/s column counts those sentences per language. The "
+     "references' differences from the zoo (none changes a step's work) are in their module docstrings."),
 ]
 
 
@@ -60,7 +67,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="< 5 minutes: one batch size, few short repetitions")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="cores per process (default: all usable)")
-    parser.add_argument("--models", default=None, help="comma-separated; default vae,wgan_gp,cyclegan "
+    parser.add_argument("--models", default=None, help="comma-separated; default vae,wgan_gp,cyclegan,translation "
                                                        "(--quick: vae,wgan_gp)")
     parser.add_argument("--implementations", default=None, help="comma-separated subset of zoo,keras_io,torch,jax")
     parser.add_argument("--backends", default="tensorflow,jax,torch", help="Keras backends for the zoo")
@@ -73,15 +80,17 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=None, help="seconds per measurement before it is abandoned")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds for the whole run; measurements not started by then are skipped "
-                             "(--quick: 270, so that it ends within 5 minutes)")
+                             "(--quick: 270, so that it ends within 5 minutes; 330 more with translation)")
     parser.add_argument("--name", default=None, help="results file name (default: cpu / gpu, or quick)")
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--dry-run", action="store_true", help="list the measurements and exit")
     args = parser.parse_args(argv)
+    args.timeout_given = args.timeout is not None
     if args.quick:
         args.models = args.models or "vae,wgan_gp"
         args.no_scaling = args.no_options = True
-        defaults = {"reps": 3, "warmup": 1, "warmup_seconds": 10.0, "timeout": 45, "budget": 270}
+        extra = sum(QUICK_EXTRA_BUDGET.get(model, 0) for model in args.models.split(","))
+        defaults = {"reps": 3, "warmup": 1, "warmup_seconds": 10.0, "timeout": 45, "budget": 270 + extra}
         args.steps = 3
         args.out_dir = args.out_dir or _bench.ROOT / "logs" / "benchmarks_quick"
         args.name = args.name or f"quick_{args.device}"
@@ -93,7 +102,7 @@ def parse_args(argv=None):
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
-    args.models = (args.models or "vae,wgan_gp,cyclegan").split(",")
+    args.models = (args.models or "vae,wgan_gp,cyclegan,translation").split(",")
     unknown = set(args.models) - set(_bench.MODELS)
     if unknown:
         parser.error(f"unknown models {sorted(unknown)}; known: {sorted(_bench.MODELS)}")
@@ -113,12 +122,14 @@ def jobs(args):
         argv += ["--backend", backend] if impl == "zoo" else []
         argv += ["--steps", str(args.steps)] if args.steps else ["--rep-seconds", str(args.rep_seconds)]
         argv += ["--threads", str(args.threads)] if args.threads else []
-        out.append({"group": group, "variant": variant, "argv": argv + list(extra)})
+        timeout = QUICK_TIMEOUT.get(model, args.timeout) if args.quick and not args.timeout_given else args.timeout
+        out.append({"group": group, "variant": variant, "argv": argv + list(extra), "timeout": timeout})
 
     for model in args.models:
         for batch in MAIN_BATCHES[model]:
             for impl, backend in pairs:
-                add("main", "default", model, batch, impl, backend)
+                if (impl, model) not in _bench.MISSING_PAIRS:
+                    add("main", "default", model, batch, impl, backend)
     if not args.no_scaling:
         for model in (m for m in args.models if m in ("vae", "wgan_gp")):
             for batch in SCALING_BATCHES:
@@ -169,6 +180,12 @@ def run_job(job, timeout, skip=None):
     return record
 
 
+def missing(models):
+    """Why some measurements are absent: models the zoo lacks, implementations a model lacks."""
+    return list(_bench.MISSING_MODELS.values()) + [
+        reason for (impl, model), reason in _bench.MISSING_PAIRS.items() if model in models]
+
+
 def check_parameters(records):
     """Every implementation of a model must train the same networks: equal parameter counts per network."""
     problems = []
@@ -196,7 +213,9 @@ def main(argv=None):
         return None
     machine = _bench.machine()
     threads = args.threads or machine["cores_usable"]
-    print(f"{len(todo)} measurements, one process each; {threads} threads; load average {machine['load_average']}",
+    busy = machine["cpu_busy"]
+    print(f"{len(todo)} measurements, one process each; {threads} threads; other processes kept "
+          f"{100 * busy['share']:.0f}% of the cores busy ({busy['source']}); load average {machine['load_average']}",
           flush=True)
     start = time.perf_counter()
     records = []
@@ -205,7 +224,7 @@ def main(argv=None):
         if left is not None and left < 10:
             record = run_job(job, None, skip=f"skipped: the run's --budget of {args.budget:.0f} s was spent")
         else:
-            record = run_job(job, args.timeout if left is None else min(args.timeout, left))
+            record = run_job(job, job["timeout"] if left is None else min(job["timeout"], left))
         records.append(record)
         status = record.get("error") or (f"fit {record['fit']['steps_per_s']:.2f} steps/s, "
                                          f"step {record['step']['steps_per_s']:.2f} steps/s")
@@ -218,8 +237,9 @@ def main(argv=None):
         "threads": threads, "commit": _bench.git_commit(),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine, "contended": machine["load_average"][0] > 0.5, "wall_seconds": time.perf_counter() - start,
-        "records": records, "missing": list(_bench.MISSING_MODELS.values()), "notes": NOTES + problems,
+        "machine": machine, "contended": machine["cpu_busy"]["share"] > _bench.BUSY_SHARE,
+        "busy_share": _bench.BUSY_SHARE, "wall_seconds": time.perf_counter() - start, "records": records,
+        "missing": missing(args.models), "notes": NOTES + problems,
     }
     stem = args.out_dir / args.name
     report.write(summary, stem)

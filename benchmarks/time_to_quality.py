@@ -57,7 +57,6 @@ HERE = Path(__file__).resolve().parent
 RECIPES = _bench.ROOT / "recipes"
 REPORT_AT = 240.0  # the issue's mark: the VAE should reach 95 nats within 4 minutes
 SPEEDUP_TARGET = 1.5  # the zoo should reach the PyTorch loop's final quality at least 1.5x sooner
-CONTENDED = 0.5  # load average at a run's start above which other processes shared the cores (as run.py)
 EVAL_SEED = 0  # the ELBO's noise and the GAN's latent codes: the same at every evaluation, in every run
 QUALITY = {
     "vae": {"key": "negative_elbo", "name": "test negative ELBO", "unit": "nats", "minutes": 4.0,
@@ -516,10 +515,13 @@ def _verdicts(summary):
 def _problems(summary):
     lines = [f"- {r['label']} failed or stopped early: {r['error']}" for r in summary["runs"] if r.get("error")]
     lines += [f"- {problem}" for problem in summary.get("problems", [])]
-    busy = [f"{r['label']} ({r['invocation_load_average'][0]})" for r in summary["runs"]
-            if r.get("invocation_load_average") and r["invocation_load_average"][0] > CONTENDED]
+    # Other processes' CPU share, sampled from /proc/stat when the script began (older records kept only the
+    # load average, which lags a finished run by minutes and is not used).
+    busy = [f"{r['label']} ({100 * r['invocation_cpu_busy']:.0f}%)" for r in summary["runs"]
+            if r.get("invocation_cpu_busy") is not None and r["invocation_cpu_busy"] > _bench.BUSY_SHARE]
     if busy:
-        lines.append(f"- Started on a busy machine (load average above {CONTENDED} when the script began): "
+        lines.append(f"- Started on a busy machine (other processes kept more than {100 * _bench.BUSY_SHARE:.0f}% "
+                     "of the cores busy when the script began): "
                      f"{', '.join(busy)}; other processes shared the cores, so these runs are slower than on a "
                      "quiet machine.")
     machines = {(r.get("machine") or {}).get("cpu") for r in summary["runs"]} | {None}
@@ -651,11 +653,12 @@ def main(argv=None):
         json.loads(stem.with_suffix(".json").read_text()).get("runs", [])
     machine = _bench.machine()
     print(f"{len(args.runs)} runs of {args.minutes:g} training minutes each (evaluation every {args.eval_seconds:g} s "
-          f"on {args.eval_size} images), one process each; load average {machine['load_average']}", flush=True)
+          f"on {args.eval_size} images), one process each; other processes kept "
+          f"{100 * machine['cpu_busy']['share']:.0f}% of the cores busy", flush=True)
     records = []
     for impl, backend in args.runs:
         record = run_one(args, impl, backend, argv)
-        record["invocation_load_average"] = machine["load_average"]  # a run's own start sees the previous run's load
+        record["invocation_cpu_busy"] = machine["cpu_busy"]["share"]  # a run's own start sees the previous run
         records.append(record)
         end = final(record.get("curve"))
         print(f"{record['label']}: " + (record.get("error") or "") + (

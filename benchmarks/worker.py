@@ -11,6 +11,7 @@ Thread and device settings are applied before any framework is imported.
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,8 @@ def parse_args(argv=None):
     parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default=None,
                         help="Keras backend of --impl zoo (the references have their own framework)")
     parser.add_argument("--model", choices=sorted(_bench.MODELS), required=True)
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the model's (vae 128, wgan_gp 64, ...)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: the model's (vae 128, wgan_gp 64, ...; translation: 32 sentences a language)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="cores to use (default: all this process may use)")
     parser.add_argument("--warmup", type=int, default=3,
@@ -53,6 +55,8 @@ def parse_args(argv=None):
     elif args.backend not in (None, framework):
         parser.error(f"--impl {args.impl} runs on {framework} only")
     args.backend = args.backend or framework
+    if (args.impl, args.model) in _bench.MISSING_PAIRS:
+        parser.error(f"--impl {args.impl} has no {args.model} step: {_bench.MISSING_PAIRS[args.impl, args.model]}")
     args.batch_size = args.batch_size or _bench.MODELS[args.model]["batch_size"]
     return args
 
@@ -69,16 +73,20 @@ def main(argv=None):
     cfg = _bench.MODELS[args.model]
     bench = module.make_bench(args.model, cfg, args)
     startup = time.perf_counter() - start
+    cpu_before = _bench.cpu_times()
     timings = _bench.measure(bench, args.batch_size, warmup=args.warmup, warmup_seconds=args.warmup_seconds,
                              reps=args.reps, rep_seconds=args.rep_seconds, steps=args.steps, max_steps=args.max_steps,
                              modes=tuple(args.modes.split(",")))
+    cpu_after = _bench.cpu_times()
     record = {
         "model": args.model, "impl": args.impl, "backend": args.backend, "batch_size": args.batch_size,
         "device": args.device, "params": bench.params, "settings": bench.settings, "threads": setup["threads"],
         "cores": setup["cores"], "env": setup["env"], "startup_seconds": round(startup, 2),
         "rss_after_import_mb": round(rss_import, 1), "peak_rss_mb": round(_bench.peak_rss_mb(), 1),
         "device_peak_mb": bench.device_peak_mb(), "versions": _versions(args.backend, args.impl),
-        "load_average": [round(x, 2) for x in __import__("os").getloadavg()], **timings,
+        "load_average": [round(x, 2) for x in os.getloadavg()], **timings,
+        # other processes' share of this process's cores while it measured (None without /proc/stat)
+        "cpu_busy": round(_bench.others_busy(cpu_before, cpu_after), 3) if cpu_before and cpu_after else None,
     }
     _bench.emit(record)
     print(_summary(record), file=sys.stderr)

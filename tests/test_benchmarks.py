@@ -8,8 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+from conftest import shared_data_dir
 from PIL import Image
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -33,18 +36,286 @@ def references():
     return _load("reference_torch"), _load("reference_jax")
 
 
-@pytest.mark.parametrize("model", ["vae", "wgan_gp", "cyclegan"])
-def test_references_have_the_zoo_networks_parameter_counts(bench, references, model):
+@pytest.fixture(scope="module")
+def multi30k():
+    return shared_data_dir(os.path.join("multi30k", "train.en.gz"), "the translation benchmark's vocabulary")
+
+
+@pytest.mark.parametrize("model", ["vae", "wgan_gp", "cyclegan", "translation"])
+def test_references_have_the_zoo_networks_parameter_counts(bench, references, model, request):
     import zoo.registry
 
+    if model == "translation":
+        request.getfixturevalue("multi30k")
     cfg = bench.MODELS[model]
     zoo_model = zoo.registry.get(cfg["registry"]).build()
     names = {"vae": ("encoder", "decoder"), "wgan_gp": ("generator", "critic"),
-             "cyclegan": ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")}[model]
+             "cyclegan": ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b"),
+             "translation": ("translator", "discriminator")}[model]
     expected = {name: sum(math.prod(v.shape) for v in getattr(zoo_model, name).trainable_variables) for name in names}
     assert all(count > 0 for count in expected.values())
     for reference in references:
         assert reference.parameter_counts(model, cfg) == expected, reference.__name__
+    if model == "translation":  # the registry's noise and adversary are the ones the references copy
+        assert (zoo_model.word_dropout, zoo_model.word_shuffle, zoo_model.discriminator_smoothing) == (
+            cfg["word_dropout"], cfg["word_shuffle"], cfg["smoothing"])
+        assert zoo_model.tokenizer.vocab_size == cfg["vocab_size"]
+        vocabulary = bench.translation_vocabulary(cfg)  # the benchmark's copy of multi30k_tokenizer
+        assert vocabulary.model_proto == zoo_model.tokenizer.model_proto
+
+
+# Translation: a small configuration, so that every implementation runs its step in seconds.
+TINY_TRANSLATION = {"batch_size": 4, "length": 8, "lengths": (2, 8), "vocab_size": 200, "sentences": 300,
+                    "embedding_dim": 16, "units": 16, "discriminator_units": 16}
+
+
+@pytest.fixture(scope="module")
+def tiny_translation(bench, multi30k):
+    """The small configuration, its vocabulary, and the zoo's model built and compiled by zoo_step."""
+    cfg = {**bench.MODELS["translation"], **TINY_TRANSLATION}
+    zoo_step = _load("zoo_step")
+    return cfg, bench.translation_vocabulary(cfg), zoo_step.build("translation", cfg)
+
+
+def test_translation_zoo_model_uses_the_benchmark_settings(tiny_translation):
+    import keras
+
+    cfg, vocabulary, model = tiny_translation
+    translator, discriminator = model.optimizer["translator"], model.optimizer["discriminator"]
+    value = lambda v: float(keras.ops.convert_to_numpy(v))
+    assert isinstance(translator, keras.optimizers.Adam) and isinstance(discriminator, keras.optimizers.RMSprop)
+    assert value(translator.learning_rate) == pytest.approx(cfg["learning_rate"])
+    assert (translator.beta_1, translator.beta_2, translator.epsilon) == (cfg["beta_1"], cfg["beta_2"], 1e-7)
+    assert translator.clipnorm == cfg["clipnorm"] and translator.global_clipnorm is None
+    assert value(discriminator.learning_rate) == pytest.approx(cfg["discriminator_learning_rate"])
+    assert (discriminator.rho, discriminator.epsilon, discriminator.momentum, discriminator.centered) == (
+        cfg["rho"], 1e-7, 0.0, False)
+    assert model.tokenizer.model_proto == vocabulary.model_proto
+    assert [vocabulary.language_id(lang) for lang in cfg["languages"]] == [3, 4]
+
+
+def test_translation_batches_are_padded_sentences_of_ordinary_ids(bench, tiny_translation):
+    cfg, vocabulary, _ = tiny_translation
+    batch = bench.synthetic("translation", 50, cfg=cfg)
+    assert sorted(batch) == ["en", "en_translated", "fr", "fr_translated"]
+    for ids in batch.values():
+        assert ids.shape == (50, cfg["length"]) and ids.dtype == np.int32
+        lengths = (ids != 0).sum(1)
+        assert lengths.min() >= cfg["lengths"][0] and lengths.max() <= cfg["lengths"][1]
+        assert ((ids != 0).cumsum(1)[np.arange(50), -1] == lengths).all()
+        assert (ids[:, :lengths.min()] != 0).all()  # padding on the right only
+        assert not np.isin(ids[ids != 0], vocabulary.special_ids.tolist() + [2]).any()
+        assert ids.max() < cfg["vocab_size"]
+
+
+def _reference_weights(model):
+    """The zoo translator's and discriminator's weights as numpy, for both references' layouts."""
+    import keras
+
+    numpy = keras.ops.convert_to_numpy
+    gru = lambda cell: {"kernel": numpy(cell.kernel), "recurrent_kernel": numpy(cell.recurrent_kernel),
+                        "bias": numpy(cell.bias)}
+    t = model.translator
+    translator = {"embedding": numpy(t.embedding.embeddings), "encoder_forward": gru(t.encoder[0].forward_layer.cell),
+                  "encoder_backward": gru(t.encoder[0].backward_layer.cell),
+                  "bridge": {"w": numpy(t.bridge.kernel), "b": numpy(t.bridge.bias)}, "decoder": gru(t.decoder.cell),
+                  "attention": {"w": numpy(t.attention.kernel)},
+                  "combine": {"w": numpy(t.combine.kernel), "b": numpy(t.combine.bias)},
+                  "output_bias": numpy(t.output_bias)}
+    dense = [layer for layer in model.discriminator.layers if isinstance(layer, keras.layers.Dense)]
+    discriminator = {layer.name: {"w": numpy(layer.kernel), "b": numpy(layer.bias)} for layer in dense}
+    return translator, discriminator
+
+
+def _load_torch(nets, translator, discriminator):
+    """Keras' weights into reference_torch's modules: transposed, GRU gates from z, r, h to PyTorch's r, z, n."""
+    import torch
+
+    def gates(a):
+        z, r, h = np.split(a, 3, axis=-1)
+        return np.concatenate([r, z, h], axis=-1)
+
+    values = {"embedding.weight": translator["embedding"], "bridge.weight": translator["bridge"]["w"].T,
+              "bridge.bias": translator["bridge"]["b"], "attention.weight": translator["attention"]["w"].T,
+              "combine.weight": translator["combine"]["w"].T, "combine.bias": translator["combine"]["b"],
+              "output_bias": translator["output_bias"]}
+    for prefix, key, suffix in (("encoder", "encoder_forward", ""), ("encoder", "encoder_backward", "_reverse"),
+                                ("decoder", "decoder", "")):
+        gru = translator[key]
+        values.update({f"{prefix}.weight_ih_l0{suffix}": gates(gru["kernel"]).T,
+                       f"{prefix}.weight_hh_l0{suffix}": gates(gru["recurrent_kernel"]).T,
+                       f"{prefix}.bias_ih_l0{suffix}": gates(gru["bias"][0]),
+                       f"{prefix}.bias_hh_l0{suffix}": gates(gru["bias"][1])})
+    nets["translator"].load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in values.items()})
+    linear = [i for i, m in enumerate(nets["discriminator"]) if isinstance(m, torch.nn.Linear)]
+    state = {}
+    for index, layer in zip(linear, discriminator.values(), strict=True):  # dense_0, dense_1, ..., logit
+        state[f"{index}.weight"] = torch.from_numpy(np.ascontiguousarray(layer["w"].T))
+        state[f"{index}.bias"] = torch.from_numpy(layer["b"])
+    nets["discriminator"].load_state_dict(state)
+
+
+def test_translation_references_compute_the_zoo_noise_and_losses(bench, tiny_translation, references, monkeypatch):
+    """With the zoo's weights and the same random draws, both references give the zoo's noisy sentences,
+    discriminator loss and translator loss (denoising + back-translation + adversarial): the same step."""
+    import jax.numpy as jnp
+    import keras
+    import torch
+
+    import zoo.text.noise
+
+    cfg, vocabulary, model = tiny_translation
+    torch_ref, jax_ref = references
+    batch = bench.synthetic("translation", 16, cfg=cfg, seed=3)
+    rng = np.random.default_rng(0)
+    draws = {key: (rng.random(ids.shape, dtype=np.float32), rng.random(ids.shape, dtype=np.float32))
+             for key, ids in batch.items()}
+    queue = []
+
+    def uniform(shape, minval=0.0, maxval=1.0, seed=None):  # the zoo's draws, in the order noise() makes them
+        return keras.ops.convert_to_tensor(minval + (maxval - minval) * queue.pop(0))
+
+    monkeypatch.setattr(zoo.text.noise, "random", type("Draws", (), {"uniform": staticmethod(uniform)}))
+    noisy = {}
+    for key, ids in batch.items():
+        queue[:] = list(draws[key])
+        noisy[key] = keras.ops.convert_to_numpy(model.noise(keras.ops.convert_to_tensor(ids)))
+        assert not queue
+        args = (cfg["word_dropout"], cfg["word_shuffle"])
+        by_torch = torch_ref.add_noise(torch.from_numpy(ids).long(), torch.from_numpy(vocabulary.word_start),
+                                       *map(torch.from_numpy, draws[key]), *args)
+        by_jax = jax_ref.add_noise(jnp.asarray(ids), jnp.asarray(vocabulary.word_start), *draws[key], *args)
+        np.testing.assert_array_equal(by_torch.numpy(), noisy[key], err_msg=key)
+        np.testing.assert_array_equal(np.asarray(by_jax), noisy[key], err_msg=key)
+    assert any((noisy[key] != batch[key]).any() for key in batch)  # the noise did something
+    monkeypatch.undo()
+
+    for variable in model.translator.weights + model.discriminator.weights:  # weights that make every term count:
+        variable.assign(rng.normal(0.0, 0.3, variable.shape).astype(np.float32))  # at Keras' init, logits are ~0
+    languages = cfg["languages"]
+    clean = [batch[lang] for lang in languages]
+    sources = [noisy[lang] for lang in languages]
+    translated = [noisy[f"{lang}_translated"] for lang in languages]
+    tensors = lambda arrays: [keras.ops.convert_to_tensor(a) for a in arrays]
+    zoo_d, _ = model.discriminator_loss(tensors(sources))
+    zoo_t, terms = model.translator_loss(tensors(clean), tensors(sources), tensors(translated))
+    expected = float(keras.ops.convert_to_numpy(zoo_d)), float(keras.ops.convert_to_numpy(zoo_t))
+    assert float(keras.ops.convert_to_numpy(terms["adversarial_loss"])) > 0
+    language_ids = [vocabulary.language_id(lang) for lang in languages]
+    translator, discriminator = _reference_weights(model)
+
+    nets = torch_ref.translation_nets(cfg)
+    _load_torch(nets, translator, discriminator)
+    as_torch = lambda arrays: [torch.from_numpy(a).long() for a in arrays]
+    with torch.no_grad():
+        states, mask = nets["translator"].encode(torch.cat(as_torch(sources)))
+        d = torch_ref.discriminator_loss(nets["discriminator"], states, mask, as_torch(sources), cfg["smoothing"])
+        t = torch_ref.translator_loss(nets["translator"], nets["discriminator"], as_torch(clean), as_torch(sources),
+                                      as_torch(translated), language_ids)
+    assert (d.item(), t.item()) == pytest.approx(expected, rel=1e-4), "PyTorch reference"
+
+    as_jax = lambda arrays: [jnp.asarray(a) for a in arrays]
+    states, mask = jax_ref.encode(translator, jnp.concatenate(as_jax(sources)))
+    d = jax_ref.discriminator_loss(discriminator, states, mask, as_jax(sources), cfg["smoothing"])
+    t = jax_ref.translator_loss(translator, discriminator, as_jax(clean), as_jax(sources), as_jax(translated),
+                                language_ids)
+    assert (float(d), float(t)) == pytest.approx(expected, rel=1e-4), "JAX reference"
+
+
+def test_translation_references_update_as_the_zoo_optimizers(tiny_translation, references):
+    """Adam with Keras' per-tensor clipnorm and Keras' RMSprop, written out by the references, move a weight as
+    the zoo's optimizers do (two steps; the first gradient's norm is above the clip)."""
+    import jax.numpy as jnp
+    import keras
+    import torch
+
+    cfg, _, _ = tiny_translation
+    torch_ref, jax_ref = references
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=(3, 4)).astype(np.float32)
+    grads = [20.0 * rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(3, 4)).astype(np.float32)]
+    assert np.linalg.norm(grads[0]) > cfg["clipnorm"] > np.linalg.norm(grads[1])
+    keras_optimizers = {"adam": keras.optimizers.Adam(cfg["learning_rate"], beta_1=cfg["beta_1"],
+                                                      clipnorm=cfg["clipnorm"]),
+                        "rmsprop": keras.optimizers.RMSprop(cfg["discriminator_learning_rate"])}
+    for name, optimizer in keras_optimizers.items():
+        variable = keras.Variable(start)
+        for g in grads:
+            optimizer.apply([keras.ops.convert_to_tensor(g)], [variable])
+        expected = keras.ops.convert_to_numpy(variable)
+
+        params, state = jnp.asarray(start), (jax_ref.adam_init if name == "adam" else jax_ref.rmsprop_init)(
+            jnp.asarray(start))
+        for g in grads:
+            if name == "adam":
+                params, state = jax_ref.adam_update(params, jax_ref.clip_each(jnp.asarray(g), cfg["clipnorm"]),
+                                                    state, cfg)
+            else:
+                params, state = jax_ref.rmsprop_update(params, jnp.asarray(g), state,
+                                                       cfg["discriminator_learning_rate"], cfg["rho"])
+        np.testing.assert_allclose(np.asarray(params), expected, rtol=1e-5, atol=1e-7, err_msg=f"JAX {name}")
+
+        weight = torch.nn.Parameter(torch.from_numpy(start.copy()))
+        optimizer = torch_ref._adam([weight], cfg) if name == "adam" else torch.optim.RMSprop(
+            [weight], lr=cfg["discriminator_learning_rate"], alpha=cfg["rho"], eps=1e-7)
+        for g in grads:
+            weight.grad = torch.from_numpy(g.copy())
+            if name == "adam":
+                torch.nn.utils.clip_grad_norm_(weight, cfg["clipnorm"])
+            optimizer.step()
+        np.testing.assert_allclose(weight.detach().numpy(), expected, rtol=1e-5, atol=1e-6, err_msg=f"torch {name}")
+
+
+def test_translation_steps_run_for_the_zoo_and_both_references(bench, tiny_translation, references):
+    """What worker.py does for --model translation, small: build each implementation and time a few steps."""
+    import keras
+
+    cfg, _, _ = tiny_translation
+    args = SimpleNamespace(device="cpu", precision="float32", jit_compile="auto", steps_per_execution=1,
+                           data="numpy", batch_size=cfg["batch_size"])
+    modules = {f"zoo {keras.backend.backend()}": _load("zoo_step"), "torch": references[0], "jax": references[1]}
+    params = {}
+    for name, module in modules.items():
+        made = module.make_bench("translation", cfg, args)
+        out = bench.measure(made, cfg["batch_size"], warmup=1, warmup_seconds=5.0, reps=2, steps=2)
+        for mode in ("step", "fit"):
+            assert out[mode]["reps"] == 2 and out[mode]["steps_per_rep"] == 2, name
+            assert math.isfinite(out[mode]["steps_per_s"]) and out[mode]["steps_per_s"] > 0, name
+        assert 0 <= out["input_share"] < 1, name
+        params[name] = made.params
+    assert len({json.dumps(p, sort_keys=True) for p in params.values()}) == 1, params
+    assert set(params["torch"]) == {"translator", "discriminator"}
+
+
+def test_keras_io_has_no_translation_step_and_run_skips_it():
+    worker, run = _load("worker"), _load("run")
+    with pytest.raises(SystemExit):
+        worker.parse_args(["--impl", "keras_io", "--model", "translation"])
+    args = run.parse_args(["--no-scaling", "--no-options"])
+    assert "translation" in args.models
+    pairs = {(value(job, "--impl"), value(job, "--backend")) for job in run.jobs(args)
+             if value(job, "--model") == "translation"}
+    assert pairs == {("zoo", "tensorflow"), ("zoo", "jax"), ("zoo", "torch"), ("torch", None), ("jax", None)}
+    assert any("keras-io" in reason for reason in run.missing(args.models))
+
+
+def value(job, flag):
+    argv = job["argv"]
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def test_cpu_busy_counts_other_processes_only(bench):
+    before = {"busy": 10.0, "total": 100.0, "own": 1.0}
+    after = {"busy": 11.5, "total": 102.0, "own": 1.5}  # 2 s of the cores' time: 1.5 busy, 0.5 of them ours
+    assert bench.others_busy(before, after) == pytest.approx(0.5)
+    assert bench.others_busy(before, {**after, "own": 3.0}) == 0.0  # never below 0
+    busy = bench.cpu_busy(0.2)
+    assert 0.0 <= busy["share"] <= 1.0 and busy["source"]
+    report = _load("report")
+    machine = {"cpu": "x", "cores_usable": 2, "memory_gb": 1, "os": "os", "python": "3", "load_average": [3.0, 2, 1],
+               "cpu_busy": {"share": 0.02, "seconds": 1.5, "source": "/proc/stat"}}
+    assert "share of the cores at the start: 2%" in report._busy_at_start(machine)
+    assert "Load average at the start" in report._busy_at_start({**machine, "cpu_busy": None})
 
 
 def test_ratios_pair_each_zoo_backend_with_its_own_reference(bench):
