@@ -10,7 +10,6 @@ import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -288,14 +287,10 @@ def measure(bench, batch_size, warmup=3, warmup_seconds=60.0, reps=5, rep_second
 
 
 def git_commit():
-    try:
-        run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        # Dirty: tracked changes anywhere, or new files in the code being measured.
-        dirty = run("git", "status", "--porcelain", "--untracked-files=no") or run(
-            "git", "status", "--porcelain", "--untracked-files=normal", "--", "zoo", "benchmarks")
-        return run("git", "rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    """The commit of the code being measured (`zoo.io.git_commit`, which imports no framework)."""
+    from zoo.io import git_commit as commit
+
+    return commit(ROOT)
 
 
 def cpu_times():

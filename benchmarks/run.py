@@ -211,6 +211,7 @@ def main(argv=None):
         for job in todo:
             print(job["group"], job["variant"], shlex.join(job["argv"]))
         return None
+    commit = _bench.git_commit()  # at the start: a long run can outlast later commits
     machine = _bench.machine()
     threads = args.threads or machine["cores_usable"]
     busy = machine["cpu_busy"]
@@ -234,7 +235,7 @@ def main(argv=None):
     problems = check_parameters(records)
     summary = {
         "name": args.name, "quick": args.quick, "device": args.device, "gpu": gpu_name() if args.device == "gpu" else None,
-        "threads": threads, "commit": _bench.git_commit(),
+        "threads": threads, "commit": commit,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "machine": machine, "contended": machine["cpu_busy"]["share"] > _bench.BUSY_SHARE,

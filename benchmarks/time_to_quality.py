@@ -651,6 +651,7 @@ def main(argv=None):
     stem = args.out_dir / f"time_to_quality_{args.model}"
     earlier = [] if args.fresh or not stem.with_suffix(".json").exists() else \
         json.loads(stem.with_suffix(".json").read_text()).get("runs", [])
+    commit = _bench.git_commit()  # at the start: the runs can outlast later commits
     machine = _bench.machine()
     print(f"{len(args.runs)} runs of {args.minutes:g} training minutes each (evaluation every {args.eval_seconds:g} s "
           f"on {args.eval_size} images), one process each; other processes kept "
@@ -670,7 +671,7 @@ def main(argv=None):
     runs = sorted(kept + records, key=lambda r: (r["impl"] != "torch", BACKENDS.index(r["backend"])))
     summary = {
         "model": args.model, "metric": QUALITY[args.model]["key"], "unit": QUALITY[args.model]["unit"],
-        "quick": args.quick, "device": args.device, "commit": _bench.git_commit(), "machine": machine,
+        "quick": args.quick, "device": args.device, "commit": commit, "machine": machine,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/time_to_quality.py " + shlex.join(argv),
         "targets": {"speedup": SPEEDUP_TARGET, "report_at_seconds": REPORT_AT, "value": QUALITY[args.model]["target"]},

@@ -5,14 +5,13 @@ import inspect
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 
 import keras
 from pathlib import Path
 
-from zoo.io import write_atomic
+from zoo.io import git_commit, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,21 +35,8 @@ def outputs(args, name):
     return args.out or ROOT / "checkpoints" / name, args.results or ROOT / "results" / f"{name}.json"
 
 
-def _git_commit():
-    if os.environ.get("ZOO_GIT_COMMIT"):  # a copy of the tree without .git (e.g. sent to a GPU machine)
-        return os.environ["ZOO_GIT_COMMIT"]
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 # The commit of the code this run imported; taken at start-up, since a long run can outlast later commits.
-COMMIT = _git_commit()
+COMMIT = git_commit(ROOT)
 
 
 def command_line():

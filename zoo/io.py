@@ -1,6 +1,7 @@
-"""Writing files so that an interrupted write never leaves half a file behind."""
+"""Files and provenance: writes that an interruption never leaves half done, and the commit a run came from."""
 
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -21,3 +22,26 @@ def write_atomic(path, data):
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def git_commit(root):
+    """The short commit of the git checkout at `root`, with "-dirty" when the code differs from it.
+
+    Dirty means changed tracked files, or new files in the code (zoo/,
+    recipes/, benchmarks/). `$ZOO_GIT_COMMIT` wins: a copy of the tree sent
+    without .git (e.g. to a GPU machine) names its commit there. "unknown"
+    outside a checkout. Take it when a run starts: a long run can outlast
+    later commits.
+    """
+    if os.environ.get("ZOO_GIT_COMMIT"):
+        return os.environ["ZOO_GIT_COMMIT"]
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        dirty = git("status", "--porcelain", "--untracked-files=no") or git(
+            "status", "--porcelain", "--untracked-files=normal", "--", "zoo", "recipes", "benchmarks")
+        return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
