@@ -124,20 +124,18 @@ def synthetic_sentences(cfg, n, rng):
 
 
 def translation_vocabulary(cfg):
-    """The translation model's joint SentencePiece vocabulary, learned as `zoo.models.unmt.multi30k_tokenizer`
-    learns it (the Multi30k monolingual training halves under `$ZOO_DATA_DIR`; a few seconds), without Keras.
+    """The translation model's joint SentencePiece vocabulary: `zoo.data.multi30k.multi30k_tokenizer` (Keras-free;
+    the Multi30k monolingual training halves under `$ZOO_DATA_DIR`; a few seconds).
 
     Every implementation builds it: the zoo's model needs it, the references
     take the word-start table of the noise model from it. `cfg["sentences"]`
     limits the sentences per language (the tests' small vocabularies).
     """
-    from zoo.data.multi30k import monolingual
-    from zoo.text.tokenizer import SubwordTokenizer
+    from zoo.data.multi30k import multi30k_tokenizer
 
     languages = tuple(cfg["languages"])
-    sentences, _ = monolingual("train", languages, seed=cfg["split_seed"])
-    texts = [s for lang in languages for s in sentences[lang][:cfg.get("sentences")]]
-    tokenizer = SubwordTokenizer.train(texts, languages, cfg["vocab_size"])
+    tokenizer = multi30k_tokenizer(languages, cfg["vocab_size"], split_seed=cfg["split_seed"],
+                                   max_sentences=cfg.get("sentences"))
     if tokenizer.vocab_size != cfg["vocab_size"] or tokenizer.language_ids != {
             lang: 3 + i for i, lang in enumerate(languages)}:
         raise SystemExit(f"the learned vocabulary has {tokenizer.vocab_size} pieces and language ids "

@@ -60,9 +60,9 @@ import keras
 import numpy as np
 
 from zoo.checkpoints import save_checkpoint
-from zoo.data.multi30k import load_multi30k, monolingual
+from zoo.data.multi30k import load_multi30k, monolingual, multi30k_tokenizer
 from zoo.io import write_atomic
-from zoo.models.unmt import multi30k_tokenizer, unmt_batches, unmt_multi30k
+from zoo.models.unmt import unmt_batches, unmt_multi30k
 from zoo.text import WordByWordTranslator, corpus_bleu, pretokenize
 from zoo.text.alignment import align_embeddings
 from zoo.text.embeddings import ppmi_svd_embeddings, vocabulary

@@ -60,7 +60,7 @@ def test_references_have_the_zoo_networks_parameter_counts(bench, references, mo
         assert (zoo_model.word_dropout, zoo_model.word_shuffle, zoo_model.discriminator_smoothing) == (
             cfg["word_dropout"], cfg["word_shuffle"], cfg["smoothing"])
         assert zoo_model.tokenizer.vocab_size == cfg["vocab_size"]
-        vocabulary = bench.translation_vocabulary(cfg)  # the benchmark's copy of multi30k_tokenizer
+        vocabulary = bench.translation_vocabulary(cfg)  # what the references build their noise from
         assert vocabulary.model_proto == zoo_model.tokenizer.model_proto
 
 

@@ -111,3 +111,14 @@ def _source_path(file, data_dir):
         raise DataNotFoundError(f"No Multi30k file at {path}; expected {root} to hold multi30k/{file} "
                                 "(as shared/data does).")
     return path
+
+
+def multi30k_tokenizer(languages=("en", "fr"), vocab_size=6000, split_seed=0, data_dir=None, max_sentences=None):
+    """The joint vocabulary of `unmt_multi30k_*`: SentencePiece BPE learned on the two monolingual training
+    halves of Multi30k (`monolingual`), or on their first `max_sentences` each. Deterministic: the same
+    arguments give the same vocabulary. Imports no Keras, so the benchmarks' plain references use it too."""
+    from zoo.text.tokenizer import SubwordTokenizer
+
+    sentences, _ = monolingual("train", languages, seed=split_seed, data_dir=data_dir)
+    texts = [s for lang in languages for s in sentences[lang][:max_sentences]]
+    return SubwordTokenizer.train(texts, languages, vocab_size)

@@ -44,6 +44,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.backend import value_and_grad
+from zoo.data.multi30k import multi30k_tokenizer
 from zoo.data.shuffle import shuffled_passes
 from zoo.errors import InputError
 from zoo.text.noise import add_noise
@@ -532,16 +533,6 @@ class UNMTBatches(keras.utils.PyDataset):
 def unmt_batches(sentences, translations, batch_size=32, length=50, steps=None, seed=0):
     """`UNMTBatches(...)`: what `UNMT.fit` trains on."""
     return UNMTBatches(sentences, translations, batch_size=batch_size, length=length, steps=steps, seed=seed)
-
-
-def multi30k_tokenizer(languages=("en", "fr"), vocab_size=6000, split_seed=0, data_dir=None):
-    """The joint vocabulary of `unmt_multi30k_*`: SentencePiece BPE learned on the two monolingual training
-    halves of Multi30k (`zoo.data.multi30k.monolingual`). Deterministic: the same arguments give the same
-    vocabulary."""
-    from zoo.data.multi30k import monolingual
-
-    sentences, _ = monolingual("train", languages, seed=split_seed, data_dir=data_dir)
-    return SubwordTokenizer.train([s for lang in languages for s in sentences[lang]], languages, vocab_size)
 
 
 def unmt_multi30k(languages=("en", "fr"), vocab_size=6000, tokenizer=None, split_seed=0, data_dir=None, seed=None,
