@@ -77,6 +77,9 @@ def setup(device="cpu", threads=None, keras_backend=None):
         env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     if keras_backend:
         env["KERAS_BACKEND"] = keras_backend
+    shared = ROOT.parent / "shared" / "data"  # the translation model's Multi30k, as tools/run_tests.py finds it
+    if "ZOO_DATA_DIR" not in os.environ and shared.is_dir():
+        env["ZOO_DATA_DIR"] = str(shared)
     os.environ.update(env)
     return {"threads": threads, "cores": sorted(os.sched_getaffinity(0)), "env": env}
 

@@ -96,8 +96,12 @@ def markdown(summary):
         f"# Training throughput: the zoo against hand-written loops ({summary['name']})",
         "",
         (f"Commit `{summary['commit']}`, {summary['created']}, `{summary['command']}`, "
-        f"{summary['wall_seconds']:.0f} s for {len(records)} measurements, each in its own process."),
+        f"{summary['wall_seconds']:.0f} s for {summary.get('measured', len(records))} measurements, each in its own "
+        "process."),
         "",
+    ]
+    lines += merged_from(summary)
+    lines += [
         f"Machine: {machine['cpu']}, {machine['cores_usable']} usable cores ({summary['threads']} threads per "
         f"process, pinned), {machine['memory_gb']} GB, {machine['os']}, Python {machine['python']}; device "
         f"`{summary['device']}`{' (' + summary['gpu'] + ')' if summary.get('gpu') else ''}. "
@@ -279,6 +283,18 @@ def save_png(image, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
+
+
+def merged_from(summary):
+    """The lines naming the earlier runs a `--merge` run kept measurements of (none otherwise)."""
+    records = summary["records"]
+    earlier = sorted({(r.get("commit"), r.get("created")) for r in records
+                      if r.get("commit") not in (None, summary["commit"])})
+    if not earlier:
+        return []
+    runs = "; ".join(f"{sum(r.get('commit') == c for r in records)} measurements at commit `{c}`, {d}"
+                     for c, d in earlier)
+    return [f"Merged with earlier runs on this machine (`--merge`): {runs}.", ""]
 
 
 def write(summary, stem):

@@ -83,6 +83,9 @@ def parse_args(argv=None):
                              "(--quick: 270, so that it ends within 5 minutes; 330 more with translation)")
     parser.add_argument("--name", default=None, help="results file name (default: cpu / gpu, or quick)")
     parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the existing results file's measurements that this run does not repeat "
+                             "(each record keeps the commit and date it was measured at)")
     parser.add_argument("--dry-run", action="store_true", help="list the measurements and exit")
     args = parser.parse_args(argv)
     args.timeout_given = args.timeout is not None
@@ -196,6 +199,22 @@ def check_parameters(records):
     return problems
 
 
+def key(record):
+    return tuple(record.get(k) for k in ("group", "variant", "model", "impl", "backend", "batch_size"))
+
+
+def merged(path, records):
+    """`records` plus the measurements of the results file at `path` that they do not repeat, each stamped with
+    the commit and date of the run that made it."""
+    if not path.exists():
+        return records
+    earlier = json.loads(path.read_text())
+    new = {key(r) for r in records}
+    kept = [{"commit": earlier.get("commit"), "created": earlier.get("created"), **r}
+            for r in earlier.get("records", []) if key(r) not in new]
+    return kept + records
+
+
 def gpu_name():
     try:
         return subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
@@ -243,6 +262,11 @@ def main(argv=None):
         "missing": missing(args.models), "notes": NOTES + problems,
     }
     stem = args.out_dir / args.name
+    for record in records:
+        record.update(commit=commit, created=summary["created"])
+    summary["measured"] = len(records)
+    if args.merge:
+        summary["records"] = merged(stem.with_suffix(".json"), records)
     report.write(summary, stem)
     print()
     print(report.ratio_table(summary))

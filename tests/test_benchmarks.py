@@ -340,6 +340,27 @@ def test_ratios_pair_each_zoo_backend_with_its_own_reference(bench):
     assert rows["tensorflow"]["reference"] == "keras_io" and rows["tensorflow"]["step_ratio"] == pytest.approx(1.5)
 
 
+def test_merge_keeps_the_earlier_measurements_it_does_not_repeat_with_their_commit(tmp_path):
+    run, report = _load("run"), _load("report")
+
+    def record(model, impl, fit, **extra):
+        return {"group": "main", "variant": "default", "model": model, "batch_size": 8, "impl": impl,
+                "backend": "torch", **{mode: {"steps_per_s": fit, "q1": fit, "q3": fit} for mode in ("fit", "step")},
+                **extra}
+
+    earlier = {"commit": "aaa1111", "created": "day 1", "records": [record("vae", "zoo", 1.0), record("vae", "torch", 2.0),
+                                                                      record("wgan_gp", "zoo", 3.0)]}
+    path = tmp_path / "cpu.json"
+    path.write_text(json.dumps(earlier))
+    new = [record("wgan_gp", "zoo", 5.0, commit="bbb2222", created="day 2")]
+    records = run.merged(path, new)
+    assert [(r["model"], r["impl"], r["fit"]["steps_per_s"], r["commit"]) for r in records] == [
+        ("vae", "zoo", 1.0, "aaa1111"), ("vae", "torch", 2.0, "aaa1111"), ("wgan_gp", "zoo", 5.0, "bbb2222")]
+    assert run.merged(tmp_path / "absent.json", new) == new
+    text = " ".join(report.merged_from({"commit": "bbb2222", "records": records}))
+    assert "2 measurements at commit `aaa1111`, day 1" in text
+
+
 def test_rates_report_the_median_and_spread(bench):
     out = bench.rates([2.0, 1.0, 4.0], steps=4, batch_size=8)
     assert out["steps_per_s"] == 2.0 and out["min"] == 1.0 and out["max"] == 4.0
