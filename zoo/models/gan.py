@@ -219,7 +219,7 @@ class GAN(AdversarialModel):
         x = x[: (ops.shape(x)[0] // m) * m]
         x = ops.reshape(x, (-1, m) + self.data_shape)
         x = ops.moveaxis(x, 1, -2)  # (B // m, ..., m, C)
-        return ops.reshape(x, (-1,) + self.data_shape[:-1] + (m * self.data_shape[-1],))
+        return ops.reshape(x, (-1,) + _packed_shape(self.data_shape, m))
 
     def critic_loss(self, real, z, noise, training=True):
         fake = ops.stop_gradient(self.generator(z, training=training))
@@ -253,11 +253,11 @@ class GAN(AdversarialModel):
         """U(0, 1) noise of a penalty: one interpolation weight per example (wgan_gp), or one per value (dragan).
 
         With packing, the penalty is on the critic's inputs, so an example is a pack."""
-        real = self.pack(real)
+        packs = ops.shape(real)[0] // self.packing
         if self.gan_loss == "wgan_gp":
-            return self.sample_uniform((ops.shape(real)[0],))
+            return self.sample_uniform((packs,))
         if self.gan_loss == "dragan":
-            return self.sample_uniform(ops.shape(real))
+            return self.sample_uniform((packs,) + _packed_shape(self.data_shape, self.packing))
         return None
 
     def clip_critic(self):
@@ -400,13 +400,18 @@ def _layers(model):
         yield from _layers(layer)
 
 
+def _packed_shape(data_shape, packing):
+    """The critic's input shape for one pack of `packing` examples of `data_shape`: channels times `packing`."""
+    return tuple(data_shape[:-1]) + (packing * data_shape[-1],)
+
+
 def _check_players(generator, critic, latent_dim, loss, packing=1):
     """Clear errors for networks that cannot play this loss."""
     data_shape = tuple(generator.output_shape[1:])
     if tuple(generator.input_shape[1:]) != (latent_dim,):
         raise ValueError(f"the generator takes inputs of shape {generator.input_shape}; "
                          f"expected (None, {latent_dim}) for latent_dim={latent_dim}")
-    packed_shape = data_shape[:-1] + (packing * data_shape[-1],)
+    packed_shape = _packed_shape(data_shape, packing)
     if tuple(critic.input_shape[1:]) != packed_shape:
         packs = f" (packing={packing}: {packing} samples on the last axis)" if packing > 1 else ""
         raise ValueError(f"the critic takes inputs of shape {critic.input_shape}, but the generator "
