@@ -98,8 +98,8 @@ def main(argv=None):
 
     fake = model.sample(args.samples, seed=args.seed)
     stats, counts = mode_statistics(fake, classifier)
-    print(f"{NAME} ({args.loss}, packing {args.packing}, {steps} generator steps, {train_seconds:.0f} s): {stats['modes']} modes, "
-          f"KL {stats['kl']:.4f}", flush=True)
+    print(f"{NAME} ({args.loss}, packing {args.packing}, {steps} generator steps, {train_seconds:.0f} s): "
+          f"{stats['modes']} modes, KL {stats['kl']:.4f}", flush=True)
     picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
 
     split = f"{args.samples} samples; channels labelled by mnistnet"
@@ -130,7 +130,8 @@ def main(argv=None):
         "metrics": metrics,
         **_common.provenance(results, "recipes/gan_stacked_mnist.py"),
         "steps": steps,
-        "tags": ["gan", args.loss, "generative", "mode-collapse", "stacked-mnist"] + (["pacgan"] * (args.packing > 1)),
+        "tags": ["gan", args.loss, "generative", "mode-collapse", "stacked-mnist"]
+        + (["pacgan"] if args.packing > 1 else []),
         "intended_use": "Measuring mode collapse: sampling 28x28 RGB stacks of three digits.",
         "limitations": "Small DCGAN-style networks trained on a CPU budget; modes are read by mnistnet, whose "
                        "errors also miscount real data (see the real-data reference).",

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.data.multi30k import load_multi30k, monolingual
+from zoo.data.multi30k import load_multi30k, monolingual, multi30k_tokenizer
 from zoo.data.shuffle import disjoint_halves
 from zoo.errors import DataNotFoundError, InputError
 from zoo.text import corpus_bleu, detokenize, normalize, pretokenize, round_trip_bleu
@@ -458,3 +458,6 @@ def test_multi30k_files_are_checked(data_dir, tmp_path):
         load_multi30k("val", ("en", "cs"), data_dir=data_dir)
     with pytest.raises(InputError, match="two languages"):
         monolingual("val", ("en",), data_dir=data_dir)
+    for bad in (0, -5, 2.5):  # a negative slice would silently drop the last sentences instead
+        with pytest.raises(InputError, match="max_sentences must be None"):
+            multi30k_tokenizer(("en", "fr"), 200, data_dir=data_dir, max_sentences=bad)

@@ -119,6 +119,9 @@ def multi30k_tokenizer(languages=("en", "fr"), vocab_size=6000, split_seed=0, da
     arguments give the same vocabulary. Imports no Keras, so the benchmarks' plain references use it too."""
     from zoo.text.tokenizer import SubwordTokenizer
 
+    if max_sentences is not None and (isinstance(max_sentences, bool) or not isinstance(max_sentences, int)
+                                      or max_sentences < 1):
+        raise InputError(f"max_sentences must be None (every sentence) or an int >= 1; got {max_sentences!r}")
     sentences, _ = monolingual("train", languages, seed=split_seed, data_dir=data_dir)
     texts = [s for lang in languages for s in sentences[lang][:max_sentences]]
     return SubwordTokenizer.train(texts, languages, vocab_size)
