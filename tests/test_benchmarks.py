@@ -381,6 +381,18 @@ def test_time_to_quality_summary_reads_the_curves(bench):
     assert rows["zoo tensorflow"]["to_target"] == 240.5 and rows["zoo tensorflow"]["at_report"] == [240.5, 360, 94.0]
     assert rows["PyTorch loop"]["to_reference"] == 240.0 and rows["PyTorch loop"]["to_target"] is None
     assert rows["zoo torch"]["to_reference"] is None and rows["zoo torch"]["speedup"] is None
+    # The 95-nat target on the final weights' IWAE NLL: only runs of exactly 4 minutes count
+    for run, value in ((fast, 94.5), (slow, 93.0)):
+        run.update(minutes=4.0 if run is fast else 5.0, final_nll={"k": 100, "size": 5000, "value": value})
+    summary = {"model": "vae", "runs": [torch_run, fast, slow]}
+    zoo_rows = [r for r in ttq.rows(summary) if r["impl"] == "zoo"]
+    (line,) = ttq._nll_verdict(summary, zoo_rows)
+    assert "**met** (zoo tensorflow: 94.50 nats)" in line and "k = 100, first 5000" in line
+    fast["final_nll"]["value"] = 95.5
+    assert "**not met** (zoo tensorflow: 95.50" in ttq._nll_verdict(summary, ttq.rows(summary)[1:])[0]
+    slow["final_nll"]["k"] = 1000
+    with pytest.raises(ValueError, match="estimate the final NLL differently"):
+        ttq._final_nll_setting(ttq.rows(summary))
 
 
 @pytest.mark.parametrize("model", ["vae", "wgan_gp"])
@@ -407,8 +419,15 @@ def test_time_to_quality_quick_run_logs_monotone_finite_curves(tmp_path, real_tf
         assert all(a <= b for a, b in zip(steps, steps[1:])) and steps[-1] > 0, steps
         assert seconds[-1] >= 60 * run["minutes"]  # it trained for its whole budget
         assert all(isinstance(m, float) and math.isfinite(m) and m > 0 for m in metrics), metrics
-        assert len(run["eval_wall_seconds"]) == len(run["curve"]) and run["metric"] == summary["metric"]
+        assert run["metric"] == summary["metric"]
+        if model == "vae":  # the final weights' test NLL: an IWAE bound, tighter than the curve's k = 1 ELBO
+            final = run["final_nll"]
+            assert (final["k"], final["size"]) == (100, 64) and 0 < final["value"] < 1000, final
+            assert len(run["eval_wall_seconds"]) == len(run["curve"]) + 1
+        else:
+            assert "final_nll" not in run and len(run["eval_wall_seconds"]) == len(run["curve"])
     assert {row["label"] for row in summary["rows"]} == {"PyTorch loop", f"zoo {backend}"}
     text = (tmp_path / f"time_to_quality_{model}.md").read_text()
     assert "| PyTorch loop |" in text and f"| zoo {backend} |" in text
+    assert ("Test NLL at the end (IWAE, k = 100, 64 digits)" in text) == (model == "vae")
     assert Image.open(tmp_path / f"time_to_quality_{model}.png").size == (960, 560)
