@@ -5,7 +5,8 @@ Losses: mm, ns (Goodfellow et al. 2014), wgan (Arjovsky et al. 2017), wgan_gp
 began (Berthelot et al. 2017); each trains with its paper's optimizer and
 n_critic (`zoo.models.gan.PAPER_TRAINING`). The critic uses BatchNorm as in
 DCGAN, except with a gradient penalty (wgan_gp, dragan: no normalization) and
-for BEGAN (an autoencoder). Evaluation, on 10k samples against the 10k test
+for BEGAN (an autoencoder; its generator has no BatchNorm and a linear output,
+see `zoo.registry.dcgan_builder`). Evaluation, on 10k samples against the 10k test
 images, uses the zoo's own classifier (`mnistnet` / `fashionnet`):
 `fid_mnistnet` (Frechet distance of its features; never compare with
 Inception-FID), precision/recall (Kynkaanniemi et al. 2019, k=3) and the KL of

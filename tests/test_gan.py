@@ -176,6 +176,26 @@ def test_sample_gives_images_in_the_unit_interval():
     assert np.abs(images - model.sample(5, seed=2)).max() > 0
 
 
+def test_linear_generator_without_batchnorm_is_clipped_to_the_unit_interval():
+    """BEGAN's generator (normalization=None, output="linear"): raw outputs leave [0, 1], samples do not."""
+    keras.utils.set_random_seed(0)
+    generator = dcgan_generator(8, width=4, normalization=None, output="linear")
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers)
+    weights = generator.get_layer("image").get_weights()
+    generator.get_layer("image").set_weights([w * 50.0 for w in weights])  # push raw outputs far past [0, 1]
+    model = GAN(generator, began_autoencoder(width=4, code_dim=8), latent_dim=8, loss="began")
+    z = np.random.default_rng(0).standard_normal((16, 8)).astype("float32")
+    raw = keras.ops.convert_to_numpy(generator(z))
+    assert raw.min() < 0.0 and raw.max() > 1.0
+    np.testing.assert_allclose(model.generate(z), np.clip(raw, 0.0, 1.0), atol=1e-5)
+    ring = toy_gan("ns")  # 2-D data are not images: never clipped
+    assert np.abs(ring.generate(np.full((64, 2), 30.0, "float32"))).max() > 1.0
+    with pytest.raises(ValueError, match="normalization must be 'batch' or None"):
+        dcgan_generator(8, normalization="layer")
+    with pytest.raises(ValueError, match="output must be 'sigmoid' or 'linear'"):
+        dcgan_generator(8, output="tanh")
+
+
 def test_interpolate_walks_from_z0_to_z1():
     model = image_gan("ns")
     rng = np.random.default_rng(0)
@@ -211,6 +231,17 @@ def test_evaluate_logs_both_players_and_changes_nothing(loss):
     history = model.fit(images, batch_size=16, epochs=1, verbose=0, validation_data=(images,))
     assert "val_generator_loss" in history.history
     assert model.selection_metric == ("m_global" if loss == "began" else None)
+
+
+@pytest.mark.parametrize("loss, generator_lr, critic_lr, n_critic", [
+    ("wgan_gp", 1e-4, 1e-4, 5), ("ns", 2e-4, 2e-4, 1), ("began", 2e-4, 5e-4, 1)])
+def test_compile_without_arguments_trains_as_the_recipe_does(loss, generator_lr, critic_lr, n_critic):
+    model = image_gan(loss)
+    model.compile()
+    members = model.optimizer.members
+    rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate)) for name, opt in members.items()}
+    assert rates == pytest.approx({"generator": generator_lr, "critic": critic_lr})
+    assert model.optimizer["generator"] is not model.optimizer["critic"] and model.n_critic == n_critic
 
 
 def test_packing_puts_consecutive_samples_on_the_channel_axis():

@@ -87,16 +87,21 @@ def _digit_classifier():
 def dcgan_builder(loss, width=32, latent_dim=64, channels=1, packing=1):
     """A builder of the zoo's DCGAN-style `GAN` with `loss`, as the gan_* entries use; recipes reuse it.
 
-    `packing` > 1 is PacGAN: the critic reads `packing` samples at once, so it has `packing * channels` inputs."""
+    `packing` > 1 is PacGAN: the critic reads `packing` samples at once, so it has `packing * channels` inputs.
+    BEGAN gets an autoencoder critic and a generator without BatchNorm and with a linear output, gamma = 1 and
+    lambda_k = 0.01: with DCGAN's BatchNorm-and-sigmoid generator and the paper's gamma = 0.5, lambda_k = 0.001,
+    our MNIST runs collapsed to black images (fid_mnistnet about 1800), and a sigmoid stalls the L1 loss."""
     def build():
         from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
 
-        generator = dcgan_generator(latent_dim, channels=channels, width=width)
         if loss == "began":
+            generator = dcgan_generator(latent_dim, channels=channels, width=width, normalization=None,
+                                        output="linear")
             critic = began_autoencoder(channels=channels, width=width)
-        else:
-            critic = dcgan_critic(channels=channels * packing, width=width,
-                                  normalization=None if loss in ("wgan_gp", "dragan") else "batch")
+            return GAN(generator, critic, latent_dim=latent_dim, loss=loss, gamma=1.0, lambda_k=0.01)
+        generator = dcgan_generator(latent_dim, channels=channels, width=width)
+        critic = dcgan_critic(channels=channels * packing, width=width,
+                              normalization=None if loss in ("wgan_gp", "dragan") else "batch")
         return GAN(generator, critic, latent_dim=latent_dim, loss=loss, packing=packing)
 
     return build

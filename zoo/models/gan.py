@@ -52,15 +52,21 @@ TRACKED = {
     "began": ("critic_loss", "generator_loss", "real_reconstruction", "k", "m_global"),
 }
 
-# loss -> (one player's optimizer, critic updates per generator update), as each paper trains.
+def _adam(learning_rate, beta_2=0.999):
+    return lambda player: keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=beta_2)
+
+
+# loss -> (player name -> that player's optimizer, critic updates per generator update), as each paper trains.
 PAPER_TRAINING = {
-    "mm": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN
-    "ns": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN
-    "wgan": (lambda: keras.optimizers.RMSprop(5e-5), 5),  # Algorithm 1
-    "wgan_gp": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9), 5),  # the authors' MNIST code
-    "lsgan": (lambda: keras.optimizers.Adam(2e-4, beta_1=0.5), 1),  # DCGAN settings
-    "dragan": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9), 1),  # the authors' code
-    "began": (lambda: keras.optimizers.Adam(1e-4, beta_1=0.5), 1),  # Section 4.1: learning rate 1e-4
+    "mm": (_adam(2e-4), 1),  # DCGAN
+    "ns": (_adam(2e-4), 1),  # DCGAN
+    "wgan": (lambda player: keras.optimizers.RMSprop(5e-5), 5),  # Algorithm 1
+    "wgan_gp": (_adam(1e-4, beta_2=0.9), 5),  # the authors' MNIST code
+    "lsgan": (_adam(2e-4), 1),  # DCGAN settings
+    "dragan": (_adam(1e-4, beta_2=0.9), 1),  # the authors' code
+    # BEGAN's Section 4.1 uses 1e-4 for both; on MNIST that let the generator settle on black images before
+    # the autoencoder critic learned to push back, so the zoo gives the critic the larger step.
+    "began": (lambda player: keras.optimizers.Adam(2e-4 if player == "generator" else 5e-4, beta_1=0.5), 1),
 }
 
 
@@ -74,23 +80,33 @@ def mlp(input_dim, output_dim, hidden=(128, 128, 128), name=None):
     return keras.Model(inputs, outputs, name=name)
 
 
-def dcgan_generator(latent_dim, channels=1, width=64, name="generator"):
-    """z -> (28, 28, channels) images in [0, 1].
+def dcgan_generator(latent_dim, channels=1, width=64, normalization="batch", output="sigmoid", name="generator"):
+    """z -> (28, 28, channels) images.
 
     A dense projection to 7x7x(2 width), then two stride-2 transposed
-    convolutions, with BatchNorm and ReLU between them (DCGAN), and a sigmoid
-    output.
+    convolutions, with ReLU between them and, with `normalization="batch"`,
+    BatchNorm before each ReLU (DCGAN). `output="sigmoid"` gives images in
+    [0, 1]; `"linear"` leaves the last layer unbounded (BEGAN's generator, whose
+    L1 reconstruction loss gets no gradient through a saturated sigmoid), and
+    `GAN.sample` clips its images to [0, 1].
     """
+    if normalization not in ("batch", None):
+        raise ValueError(f"normalization must be 'batch' or None; got {normalization!r}")
+    if output not in ("sigmoid", "linear"):
+        raise ValueError(f"output must be 'sigmoid' or 'linear'; got {output!r}")
+    batch_norm = normalization == "batch"
     inputs = keras.Input((latent_dim,))
-    x = layers.Dense(7 * 7 * 2 * width, use_bias=False, name="project")(inputs)
-    x = layers.BatchNormalization(name="project_norm")(x)
+    x = layers.Dense(7 * 7 * 2 * width, use_bias=not batch_norm, name="project")(inputs)
+    if batch_norm:
+        x = layers.BatchNormalization(name="project_norm")(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((7, 7, 2 * width))(x)
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, name="deconv")(x)
-    x = layers.BatchNormalization(name="deconv_norm")(x)
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batch_norm, name="deconv")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name="deconv_norm")(x)
     x = layers.ReLU()(x)
-    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="sigmoid",
-                                     name="image")(x)
+    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                     activation="sigmoid" if output == "sigmoid" else None, name="image")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -202,7 +218,7 @@ class GAN(AdversarialModel):
     def compile(self, optimizers=None, n_critic=None, **kwargs):
         make_optimizer, paper_n_critic = PAPER_TRAINING[self.gan_loss]
         if optimizers is None:
-            optimizers = {name: make_optimizer() for name in self.players}
+            optimizers = {name: make_optimizer(name) for name in self.players}
         super().compile(optimizers=optimizers, n_critic=paper_n_critic if n_critic is None else n_critic,
                         **kwargs)
 
@@ -321,16 +337,18 @@ class GAN(AdversarialModel):
         return x
 
     def generate(self, z, batch_size=256):
-        """Generator outputs for codes `z` (n, latent_dim), as numpy."""
+        """Generator outputs for codes `z` (n, latent_dim), as numpy; images are clipped to [0, 1]."""
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise InputError(f"expected codes of shape (n, {self.latent_dim}); got {z.shape}")
         if not np.all(np.isfinite(z)):
             raise InputError("codes contain NaN or infinite values")
-        return self.generator.predict(z, batch_size=batch_size, verbose=0)
+        out = self.generator.predict(z, batch_size=batch_size, verbose=0)
+        # Images are in [0, 1]: a sigmoid generator's already are; a linear one's (BEGAN) are clipped
+        return np.clip(out, 0.0, 1.0) if len(self.data_shape) == 3 else out
 
     def sample(self, n, seed=None):
-        """`n` samples from z ~ N(0, I) (images in [0, 1] for the DCGAN generator).
+        """`n` samples from z ~ N(0, I) (images in [0, 1]).
 
         The noise comes from numpy, so a `seed` gives the same samples on every backend.
         """
