@@ -243,7 +243,8 @@ def zoo_run(args, cfg, backend, record):
     if args.model == "vae":
         from zoo.metrics import iwae_nll
 
-        evaluate = lambda: iwae_nll(model, x_eval, k=1, seed=EVAL_SEED)  # k = 1: the ELBO, as the recipe reports
+        nll = lambda x, k: iwae_nll(model, x, k=k, seed=EVAL_SEED)
+        evaluate = lambda: nll(x_eval, 1)  # k = 1: the ELBO, as the recipe reports
     else:
         fid = fid_against(x_eval)
         evaluate = lambda: fid(lambda n, seed: model.sample(n, seed=seed))
@@ -263,8 +264,7 @@ def zoo_run(args, cfg, backend, record):
     curve.start()
     model.fit(x_train, batch_size=cfg["batch_size"], epochs=10**6, shuffle=True, verbose=0, callbacks=[Clocked()])
     if args.model == "vae":
-        final_nll(args, record, _inference(backend, lambda: iwae_nll(
-            model, x_eval[:args.final_size], k=args.final_k, seed=EVAL_SEED)))
+        final_nll(args, record, _inference(backend, lambda: nll(x_eval[:args.final_size], args.final_k)))
     return curve
 
 
@@ -315,9 +315,8 @@ def torch_run(args, cfg, record):
         to_nchw = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device).permute(0, 3, 1, 2)
         encode = lambda x: nets["encoder"](to_nchw(x))
         decode = lambda z: nets["decoder"](torch.from_numpy(z).to(device)).permute(0, 2, 3, 1)  # NHWC logits
-        evaluate = lambda: -iwae_bound(encode, decode, x_eval, k=1, seed=EVAL_SEED).mean()
-        evaluate_final = lambda: -iwae_bound(encode, decode, x_eval[:args.final_size], k=args.final_k,
-                                             seed=EVAL_SEED).mean()
+        nll = lambda x, k: -iwae_bound(encode, decode, x, k=k, seed=EVAL_SEED).mean()
+        evaluate = lambda: nll(x_eval, 1)
     else:
         fid = fid_against(x_eval)
         generator = nets["generator"]
@@ -343,7 +342,7 @@ def torch_run(args, cfg, record):
             step(torch.from_numpy(x_train[order[start:start + batch]]).to(device, non_blocking=True))
             if curve.step(sync):
                 if args.model == "vae":
-                    final_nll(args, record, _inference("torch", evaluate_final))
+                    final_nll(args, record, _inference("torch", lambda: nll(x_eval[:args.final_size], args.final_k)))
                 return curve
 
 
@@ -431,6 +430,7 @@ def rows(summary):
     for r in runs:
         curve = r.get("curve") or []
         row = {"label": r["label"], "impl": r["impl"], "backend": r["backend"], "commit": r.get("commit"),
+               "minutes": r.get("minutes"),
                "steps": curve[-1][1] if curve else None, "steps_per_s": r.get("steps_per_s"),
                "start": curve[0] if curve else None, "at_report": at_or_after(curve, REPORT_AT),
                "end": final(curve), "final_nll": r.get("final_nll"), "error": r.get("error")}
@@ -560,9 +560,8 @@ def _verdicts(summary):
 def _nll_verdict(summary, zoo_rows):
     """The same target on the test NLL (the IWAE estimate papers report), for runs of exactly 4 minutes."""
     quality = QUALITY[summary["model"]]
-    minutes = {r["label"]: r.get("minutes") for r in summary["runs"]}
     ends = sorted((row["final_nll"]["value"], row["label"]) for row in zoo_rows
-                  if row.get("final_nll") and minutes.get(row["label"]) == REPORT_AT / 60)
+                  if row.get("final_nll") and row.get("minutes") == REPORT_AT / 60)
     if not ends:
         return []
     (value, who), setting = ends[0], _final_nll_setting(zoo_rows)
@@ -706,6 +705,17 @@ def write(summary, stem):
     return text
 
 
+def _check_final_nll_settings(args, earlier):
+    """One report holds one NLL estimate: stop before training if a kept run used another k or size."""
+    new = set(args.runs)
+    differ = [r["label"] for r in earlier if (r["impl"], r["backend"]) not in new and r.get("final_nll")
+              and (r["final_nll"]["k"], r["final_nll"]["size"]) != (args.final_k, args.final_size)]
+    if differ:
+        raise SystemExit(f"the kept runs {', '.join(differ)} estimated the final NLL with another k or number of "
+                         f"digits than --final-k {args.final_k} --final-size {args.final_size}; rerun them too, "
+                         "or pass --fresh")
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
@@ -714,6 +724,7 @@ def main(argv=None):
     stem = args.out_dir / f"time_to_quality_{args.model}"
     earlier = [] if args.fresh or not stem.with_suffix(".json").exists() else \
         json.loads(stem.with_suffix(".json").read_text()).get("runs", [])
+    _check_final_nll_settings(args, earlier)
     commit = _bench.git_commit()  # at the start: the runs can outlast later commits
     machine = _bench.machine()
     print(f"{len(args.runs)} runs of {args.minutes:g} training minutes each (evaluation every {args.eval_seconds:g} s "

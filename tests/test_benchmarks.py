@@ -397,6 +397,12 @@ def test_time_to_quality_summary_reads_the_curves(bench):
     slow["final_nll"]["k"] = 1000
     with pytest.raises(ValueError, match="estimate the final NLL differently"):
         ttq._final_nll_setting(ttq.rows(summary))
+    # ...which a merging invocation refuses before it trains anything, unless it reruns that run
+    args = SimpleNamespace(runs=[("torch", "torch"), ("zoo", "tensorflow")], final_k=100, final_size=5000)
+    with pytest.raises(SystemExit, match="kept runs zoo torch estimated the final NLL with another k"):
+        ttq._check_final_nll_settings(args, [torch_run, fast, slow])
+    args.runs.append(("zoo", "torch"))
+    ttq._check_final_nll_settings(args, [torch_run, fast, slow])
 
 
 @pytest.mark.parametrize("model", ["vae", "wgan_gp"])
