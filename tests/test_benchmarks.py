@@ -405,6 +405,17 @@ def test_time_to_quality_summary_reads_the_curves(bench):
     ttq._check_final_nll_settings(args, [torch_run, fast, slow])
 
 
+def test_time_to_quality_refuses_bad_final_nll_settings(bench, capsys):
+    ttq = _load("time_to_quality")
+    args = ttq.parse_args(["--model", "vae", "--eval-size", "2000"])
+    assert (args.final_k, args.final_size) == (100, 2000)  # never more digits than the evaluation set
+    assert ttq.parse_args(["--model", "vae", "--quick"]).final_size == 64
+    for bad in (["--final-k", "0"], ["--final-size", "0"], ["--eval-size", "100", "--final-size", "200"]):
+        with pytest.raises(SystemExit):
+            ttq.parse_args(["--model", "vae", *bad])
+        assert "--final-k must be >= 1 and --final-size between 1 and --eval-size" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("model", ["vae", "wgan_gp"])
 def test_time_to_quality_quick_run_logs_monotone_finite_curves(tmp_path, real_tfds_dir, model):
     import keras
