@@ -1,5 +1,6 @@
 """The `zoo` command and the VAE recipe's --quick run, end to end in subprocesses."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -7,6 +8,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 from PIL import Image
 
 import zoo
@@ -89,6 +91,24 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
     assert Image.open(results.with_suffix(".png")).size == (8 * 28 + 9 * 2,) * 2
     images = zoo.load(out).sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0
+
+
+def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
+    spec = importlib.util.spec_from_file_location("gan_mnist_recipe", ROOT / "recipes" / "gan_mnist.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    assert recipe.parse_args(["--name", "dcgan_mnist"]).name == "dcgan_mnist"
+    assert recipe.parse_args(["--loss", "mm"]).loss == "mm"
+    for bad, message in [
+        ([], "exactly one of --loss"),
+        (["--loss", "ns", "--name", "dcgan_mnist"], "exactly one of --loss"),
+        (["--name", "vae_mnist"], "must be a GAN registry entry"),
+        (["--name", "gan_stacked_mnist"], "recipes/gan_stacked_mnist.py"),
+        (["--name", "dcgan_mnist", "--dataset", "fashion_mnist"], "dcgan_mnist is trained on mnist"),
+    ]:
+        with pytest.raises(SystemExit):
+            recipe.parse_args(bad)
+        assert message in capsys.readouterr().err, bad
 
 
 def test_quick_ring_recipe_counts_modes_and_draws_them(tmp_path):

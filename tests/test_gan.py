@@ -134,6 +134,30 @@ def test_unplayable_networks_get_clear_errors():
         dcgan_critic(normalization="instance")
 
 
+def test_critic_depth_adds_stride_2_convolutions_and_keeps_the_two_convolution_names():
+    two = dcgan_critic(width=4, normalization="batch")
+    assert [layer.name for layer in two.layers if layer.weights] == ["conv_0", "conv_1", "norm", "score"]
+    three = dcgan_critic(width=4, normalization="batch", depth=3)
+    assert [layer.name for layer in three.layers if layer.weights] == [
+        "conv_0", "conv_1", "norm", "conv_2", "norm_2", "score"]
+    assert three.get_layer("conv_2").output.shape[1:] == (4, 4, 16)
+    assert three(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 1)
+    for bad in (0, 5, 2.0, True):
+        with pytest.raises(ValueError, match="depth must be an integer from 1 to 4"):
+            dcgan_critic(depth=bad)
+
+
+def test_dcgan_mnist_entry_is_the_wider_gan_with_a_three_convolution_critic():
+    from zoo import registry
+
+    model = registry.get("dcgan_mnist").build()
+    assert model.gan_loss == "ns" and model.latent_dim == 64
+    assert model.critic.get_layer("conv_2").filters == 256
+    assert model.generator.get_layer("deconv").filters == 64
+    assert model.sample(2, seed=0).shape == (2, 28, 28, 1)
+
+
+
 @pytest.mark.parametrize("loss", ["wgan", "began"])
 def test_keras_file_round_trip(loss, tmp_path):
     points, _ = eight_gaussians(32)

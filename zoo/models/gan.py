@@ -110,25 +110,30 @@ def dcgan_generator(latent_dim, channels=1, width=64, normalization="batch", out
     return keras.Model(inputs, outputs, name=name)
 
 
-def dcgan_critic(channels=1, width=64, normalization=None, name="critic"):
+def dcgan_critic(channels=1, width=64, normalization=None, depth=2, name="critic"):
     """(28, 28, channels) images -> one raw score (logit) each.
 
-    Two stride-2 4x4 convolutions with LeakyReLU(0.2) (DCGAN). `normalization`
-    after the second: "batch" (DCGAN), "layer" (what WGAN-GP uses, since a
-    gradient penalty is per example and BatchNorm mixes the examples of a
-    batch) or None.
+    `depth` stride-2 4x4 convolutions (width, 2 width, 4 width, ...) with
+    LeakyReLU(0.2) (DCGAN), then a linear score. Two reach 7x7; a third (4x4,
+    4 width channels) is the stronger critic of `dcgan_mnist`. `normalization` after
+    every convolution but the first: "batch" (DCGAN), "layer" (what WGAN-GP
+    uses, since a gradient penalty is per example and BatchNorm mixes the
+    examples of a batch) or None.
     """
     if normalization not in ("batch", "layer", None):
         raise ValueError(f"normalization must be 'batch', 'layer' or None; got {normalization!r}")
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= 4:
+        raise ValueError(f"depth must be an integer from 1 to 4 (stride-2 convolutions on 28x28); got {depth!r}")
     inputs = keras.Input((28, 28, channels))
-    x = layers.Conv2D(width, 4, strides=2, padding="same", name="conv_0")(inputs)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", name="conv_1")(x)
-    if normalization == "batch":
-        x = layers.BatchNormalization(name="norm")(x)
-    elif normalization == "layer":
-        x = layers.LayerNormalization(axis=(1, 2, 3), name="norm")(x)
-    x = layers.LeakyReLU(0.2)(x)
+    x = inputs
+    for i in range(int(depth)):
+        x = layers.Conv2D(width * 2**i, 4, strides=2, padding="same", name=f"conv_{i}")(x)
+        norm_name = "norm" if i == 1 else f"norm_{i}"  # "norm": the name two-convolution checkpoints carry
+        if i and normalization == "batch":
+            x = layers.BatchNormalization(name=norm_name)(x)
+        elif i and normalization == "layer":
+            x = layers.LayerNormalization(axis=(1, 2, 3), name=norm_name)(x)
+        x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     outputs = layers.Dense(1, name="score")(x)
     return keras.Model(inputs, outputs, name=name)
