@@ -12,7 +12,8 @@ The same count on 26,000 real stacked test images gives the floor that
 sampling noise and classifier errors leave.
 
 The networks are the zoo's DCGAN generator and critic (`zoo.models.gan`) with 3
-channels, trained with the loss's paper optimizer (`--loss`, default `ns`).
+channels, trained with the loss's paper optimizer (`--loss`, default `ns`); the
+critic has three stride-2 convolutions (`--critic-depth`, 2 or 3).
 `--packing 2` is PacGAN2: the critic judges two samples at once, stacked on
 the channel axis (6 channels).
 
@@ -43,7 +44,7 @@ from zoo.viz import save_image_grid  # noqa: E402
 NAME = "gan_stacked_mnist"
 PAPER = ("Metz et al., Unrolled Generative Adversarial Networks, ICLR 2017 (stacked MNIST); Lin et al., PacGAN, "
          "NeurIPS 2018 (protocol)")
-PACKING = 2  # the bundled checkpoint: PacGAN2
+PACKING, WIDTH, CRITIC_DEPTH = 2, 32, 3  # the bundled checkpoint's: PacGAN2 (as the registry entry builds it)
 REFERENCE = "PacGAN Table 3: DCGAN 99 / 3.40, VEEGAN 150 / 2.95, PacGAN2 1000 / 0.08"
 
 
@@ -54,12 +55,20 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--packing", type=int, default=PACKING, help="samples per critic input (PacGAN); "
                         f"default {PACKING}, the bundled checkpoint's")
+    parser.add_argument("--width", type=int, default=WIDTH, help="network width (zoo.registry.dcgan_builder)")
+    parser.add_argument("--critic-depth", type=int, default=CRITIC_DEPTH, choices=(2, 3),
+                        help="stride-2 convolutions in the critic (zoo.models.gan.dcgan_critic)")
     parser.add_argument("--train-images", type=int, default=128000, help="stacked training images (PacGAN: 128k)")
     parser.add_argument("--samples", type=int, default=26000, help="generated images the modes are counted on")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.train_images, args.samples = 40, 4096, 2000
     return args
+
+
+def bundled_settings(args):
+    """Whether this run trains the networks and loss of the registry entry (the bundled checkpoint)."""
+    return (args.loss, args.packing, args.width, args.critic_depth) == ("ns", PACKING, WIDTH, CRITIC_DEPTH)
 
 
 def mode_statistics(images, classifier):
@@ -85,7 +94,8 @@ def main(argv=None):
     print(f"real stacked test digits: {real_stats['modes']} modes, KL {real_stats['kl']:.4f} "
           f"(true labels: KL {real_stats['kl_true_labels']:.4f})", flush=True)
 
-    model = registry.dcgan_builder(args.loss, channels=3, packing=args.packing)()
+    model = registry.dcgan_builder(args.loss, width=args.width, channels=3, packing=args.packing,
+                                   critic_depth=args.critic_depth)()
     model.compile(jit_compile=_common.jit_compile())
     data = StackedBatches(x_train, stacked_indices(len(x_train), args.train_images, seed=args.seed),
                           batch_size=args.batch_size, seed=args.seed)
@@ -113,15 +123,16 @@ def main(argv=None):
     ]
     results = _common.results_record(
         NAME, args, metrics, train_seconds, history.history, loss=args.loss, packing=args.packing,
-        picture=picture.name,
+        width=args.width, critic_depth=args.critic_depth, picture=picture.name,
         generator_steps=steps, batch_size=args.batch_size, n_critic=model.n_critic,
         train_images=args.train_images, real_reference={k: round(float(v), 4) for k, v in real_stats.items()},
         least_frequent_modes=[int(m) for m in np.argsort(counts)[:10]],
         most_frequent_modes={int(m): int(counts[m]) for m in np.argsort(counts)[::-1][:10]})
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": NAME,
-        "description": registry.get(NAME).description if (args.loss, args.packing) == ("ns", PACKING) else
-        f"DCGAN-style GAN ({args.loss}, packing {args.packing}) on stacked MNIST.",
+        "description": registry.get(NAME).description if bundled_settings(args) else
+        f"DCGAN-style GAN ({args.loss}, packing {args.packing}, width {args.width}, critic depth "
+        f"{args.critic_depth}) on stacked MNIST.",
         "paper": PAPER,
         "family": "gan",
         "license": "apache-2.0",

@@ -138,13 +138,32 @@ def test_quick_autoencoder_recipe_measures_its_code_and_writes_pictures(tmp_path
 
 def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_path, real_tfds_dir):
     out, results = tmp_path / "stacked", tmp_path / "stacked.json"
-    run(["recipes/gan_stacked_mnist.py", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results)],
-        timeout=300)
+    run(["recipes/gan_stacked_mnist.py", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+         "--width", "16", "--critic-depth", "3"], timeout=300)
     data = json.loads(results.read_text())
     assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
+    assert (data["width"], data["critic_depth"]) == (16, 3)
     assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-4  # results keep 4 decimals; one mode: log 1000
     # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
     assert data["real_reference"]["modes"] > 800
     assert abs(data["real_reference"]["kl"] - data["real_reference"]["kl_true_labels"]) < 0.05
-    images = zoo.load(out).sample(4, seed=0)
+    model = zoo.load(out)
+    assert model.critic.get_layer("conv_2").filters == 64 and "critic depth 3" in model.zoo_metadata["description"]
+    images = model.sample(4, seed=0)
     assert images.shape == (4, 28, 28, 3) and 0.0 <= images.min() and images.max() <= 1.0
+
+
+def test_gan_comparison_tables_the_budget_and_the_runs_outside_it():
+    spec = importlib.util.spec_from_file_location("gan_compare_recipe", ROOT / "recipes" / "gan_compare.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    metrics = {"fid_mnistnet": 50.0, "precision": 0.5, "recall": 0.5, "class_kl": 0.02}
+    runs = [{"loss": loss, "n_critic": 1, "metrics": {**metrics, "fid_mnistnet": fid}, "train_seconds": 90.0,
+             "picture": f"gan_{loss}_mnist.png", "epochs": 5, "batch_size": 64, "generator_steps": 4690,
+             "backend": "jax"} for loss, fid in (("ns", 99.0), ("mm", 73.0))]
+    rows = [line for line in recipe.table(runs, 3.14).splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[0] for row in rows] == ["| mm", "| ns"]  # best fid first
+    beyond = recipe.beyond_budget_table([{**runs[0], "name": "dcgan_mnist", "epochs": 15, "generator_steps": 14070,
+                                          "command": "python recipes/gan_mnist.py --name dcgan_mnist"}])
+    assert "| [dcgan_mnist](gan_ns_mnist.png) | ns | 15 | 14070 | 99 |" in beyond
+    assert "`python recipes/gan_mnist.py --name dcgan_mnist`" in beyond

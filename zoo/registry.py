@@ -251,11 +251,12 @@ ENTRIES = {
         ),
         Entry(
             name="gan_stacked_mnist",
-            description="DCGAN-style GAN (non-saturating loss, PacGAN2: the critic judges two samples at once) on "
+            description="DCGAN-style GAN (non-saturating loss; PacGAN2: a critic of three stride-2 convolutions "
+                        "judges two samples at once) on "
                         "stacked MNIST: three digits as RGB channels, 1000 modes, measured by modes covered and KL "
                         "to uniform (PacGAN protocol).",
             family="gan",
-            build=dcgan_builder("ns", channels=3, packing=2),
+            build=dcgan_builder("ns", channels=3, packing=2, critic_depth=3),
             recipe="recipes/gan_stacked_mnist.py",
         ),
         Entry(
