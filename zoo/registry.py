@@ -247,7 +247,7 @@ ENTRIES = {
                         "the width of the gan_*_mnist networks and a third critic convolution, trained longer.",
             family="gan",
             build=dcgan_builder("ns", width=64, critic_depth=3),
-            recipe="recipes/gan_mnist.py --name dcgan_mnist --epochs 15",
+            recipe="recipes/gan_mnist.py --name dcgan_mnist --epochs 30",
         ),
         Entry(
             name="gan_stacked_mnist",
