@@ -93,8 +93,8 @@ def main(argv=None):
         "runs": {r["loss"]: {k: r[k] for k in ("metrics", "n_critic", "train_seconds", "generator_steps",
                                                  "git_commit", "command")} for r in runs},
     })
-    beyond = [json.loads(path.read_text()) for path in (results_dir / f"{name}.json" for name in BEYOND_BUDGET)
-              if not args.quick and path.is_file()]
+    beyond = [] if args.quick else [json.loads(path.read_text()) for path in
+                                    (results_dir / f"{name}.json" for name in BEYOND_BUDGET) if path.is_file()]
     report = table(runs, floor) + (beyond_budget_table(beyond) if beyond else "")
     _common.write_atomic(results_dir / "gan_compare.md", report)
     print(report)

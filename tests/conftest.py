@@ -1,5 +1,6 @@
 """Shared fixtures. Each Keras backend runs this suite in its own process (tools/run_tests.py)."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -7,6 +8,14 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_recipe(name):
+    """The module `recipes/<name>.py`, imported from its file (recipes/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", ROOT / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def shared_data_dir(relative_file, what):

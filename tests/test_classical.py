@@ -1,6 +1,5 @@
 """PCA (eigenfaces) and LDA (fisherfaces): against scikit-learn, on toy problems, through checkpoints, on Olivetti."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from zoo.models.classical import (
     nearest_neighbour,
 )
 
-from conftest import shared_data_dir
+from conftest import load_recipe, shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -351,9 +350,7 @@ def test_olivetti_checks_its_file(tmp_path, monkeypatch, olivetti_dir):
 
 
 def test_quick_recipe_writes_loadable_checkpoints_results_and_pictures(tmp_path, olivetti_dir):
-    spec = importlib.util.spec_from_file_location("eigenfaces_recipe", ROOT / "recipes" / "eigenfaces_olivetti.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("eigenfaces_olivetti")
     recipe.main(["--quick", "--out", str(tmp_path / "ckpt"), "--results", str(tmp_path / "res"),
                  "--data-dir", str(olivetti_dir)])
     pca_results = json.loads((tmp_path / "res" / "pca_olivetti.json").read_text())

@@ -1,6 +1,5 @@
 """The `zoo` command and the VAE recipe's --quick run, end to end in subprocesses."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +14,7 @@ import zoo
 from zoo import cards
 from zoo.checkpoints import sha256
 
-from conftest import ROOT
+from conftest import ROOT, load_recipe
 
 
 def run(args, **kwargs):
@@ -94,9 +93,7 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
 
 
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
-    spec = importlib.util.spec_from_file_location("gan_mnist_recipe", ROOT / "recipes" / "gan_mnist.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("gan_mnist")
     assert recipe.parse_args(["--name", "dcgan_mnist"]).name == "dcgan_mnist"
     assert recipe.parse_args(["--loss", "mm"]).loss == "mm"
     for bad, message in [
@@ -154,9 +151,7 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
 
 
 def test_gan_comparison_tables_the_budget_and_the_runs_outside_it():
-    spec = importlib.util.spec_from_file_location("gan_compare_recipe", ROOT / "recipes" / "gan_compare.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("gan_compare")
     metrics = {"fid_mnistnet": 50.0, "precision": 0.5, "recall": 0.5, "class_kl": 0.02}
     runs = [{"loss": loss, "n_critic": 1, "metrics": {**metrics, "fid_mnistnet": fid}, "train_seconds": 90.0,
              "picture": f"gan_{loss}_mnist.png", "epochs": 5, "batch_size": 64, "generator_steps": 4690,

@@ -1,7 +1,6 @@
 """DnCNN and the natural-image data: shapes, the residual, training, colour, PSNR, patches, bad inputs, saving."""
 
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,6 +11,8 @@ from zoo.data import natural
 from zoo.errors import InputError
 from zoo.metrics import psnr
 from zoo.models.denoiser import OFFSET, OPPONENT, DnCNN
+
+from conftest import load_recipe
 
 
 def small_dncnn(seed=0, **kwargs):
@@ -227,13 +228,9 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_quick_recipe_writes_a_checkpoint_results_and_picture(tmp_path, set5):
-    import importlib.util
     import json
 
-    path = Path(__file__).resolve().parent.parent / "recipes" / "dncnn_bsd.py"
-    spec = importlib.util.spec_from_file_location("dncnn_bsd", path)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("dncnn_bsd")
     out, results = tmp_path / "dae_bsd", tmp_path / "dae_bsd.json"
     recipe.main(["--quick", "--steps", "10", "--verbose", "0", "--out", str(out), "--results", str(results),
                  "--work-dir", str(tmp_path / "work")])

@@ -157,7 +157,6 @@ def test_dcgan_mnist_entry_is_the_wider_gan_with_a_three_convolution_critic():
     assert model.sample(2, seed=0).shape == (2, 28, 28, 1)
 
 
-
 @pytest.mark.parametrize("loss", ["wgan", "began"])
 def test_keras_file_round_trip(loss, tmp_path):
     points, _ = eight_gaussians(32)

@@ -1,6 +1,5 @@
 """The outline style and its unpaired data (zoo.data.styled), and the cyclegan_mnist_outline recipe's --quick run."""
 
-import importlib.util
 import json
 
 import keras
@@ -14,7 +13,7 @@ from zoo.data.shuffle import disjoint_halves as halves
 from zoo.data.styled import outline, unpaired_styled
 from zoo.errors import InputError
 
-from conftest import ROOT
+from conftest import load_recipe
 
 
 def square(size=9, side=5, value=1.0):
@@ -116,10 +115,7 @@ def test_unpaired_styled_checks_its_inputs_and_the_style():
 
 
 def test_quick_outline_recipe_scores_translations_against_the_true_outlines(tmp_path, mnist_test):
-    spec = importlib.util.spec_from_file_location("cyclegan_mnist_outline", ROOT / "recipes" /
-                                                  "cyclegan_mnist_outline.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("cyclegan_mnist_outline")
     out, results = tmp_path / "cyclegan_mnist_outline", tmp_path / "cyclegan_mnist_outline.json"
     recipe.main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results)])
 
