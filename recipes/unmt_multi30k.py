@@ -45,13 +45,13 @@ true pairs (both directions; no noise, no adversary): the paper's upper bound.
     ZOO_DATA_DIR=../shared/data python recipes/unmt_multi30k.py --pair en-fr --supervised
     ZOO_DATA_DIR=../shared/data python recipes/unmt_multi30k.py --quick        # < 1 minute, writes under logs/
 
-Cost of a full run on a 2-core CPU (measured with other jobs running, 2.5M-parameter translator, batches of 32
-sentences a language): about 1.0 s a step on JAX (2.0 s on TensorFlow; torch is slower still), so the
-defaults (3 iterations x 2 epochs x 453 steps) take about 50 minutes of training, plus about 5 minutes for
-the embeddings, the alignment (3 restarts) and the translations: about 1 hour per pair on JAX. `--epochs 5`
-(about 2.3 hours) trains each iteration closer to convergence. `--supervised` (906 steps an epoch, half the
-work per step) takes about 8 minutes an epoch. On one H200 GPU (JAX, four runs sharing it) a whole pair took
-5.3 minutes (word-by-word start 2 minutes, each iteration about 1), and `--supervised --epochs 8` 1.7 minutes.
+Cost. A step (32 sentences a language) took about 1.0 s on JAX on a 2-core CPU (2.0 s on TensorFlow;
+torch is slower still), measured with other jobs running, so the defaults (3 iterations x 6 epochs x 453
+steps) take about 2.3 hours a pair there, plus a few minutes for the embeddings, the alignment and the
+translations. On one H100 GPU (JAX, two runs sharing it) `--iterations 2 --epochs 5`, the bundled
+checkpoints' command, took 4 minutes a pair: the word-by-word start 40 s, each iteration about 100 s.
+`--supervised` (906 steps an epoch, half the work per step) takes about 8 minutes an epoch on the CPU and
+1.7 minutes for 8 epochs on an H200.
 """
 
 import json
@@ -187,8 +187,8 @@ def show(label, scores):
 
 def summarize(results_dir):
     """results/unmt_multi30k.md: each run's test BLEU per iteration with its wall time, from the results JSONs."""
-    rows = ["| run | start | iteration | seconds | BLEU l1->l2 | BLEU l2->l1 | round-trip BLEU (selection) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| run | start | Adam rate, epochs an iteration | iteration | seconds | BLEU l1->l2 | BLEU l2->l1 | "
+            "round-trip BLEU (selection) |", "|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(results_dir).glob("unmt_multi30k_*.json")):
         run = json.loads(path.read_text())
         if run.get("quick"):
@@ -196,13 +196,16 @@ def summarize(results_dir):
         start = (run.get("alignment") or {}).get("method", "adversarial" if run.get("alignment") else "-")
         label = f"[{path.stem}]({path.name}) ({run['device']}, {run['git_commit']})"
         l1, l2 = run["name"].split("_")[2:4]  # unmt_multi30k_<l1>_<l2>[_supervised]
+        trained = [it for it in run.get("iterations") or [] if it["iteration"] > 0]
+        epochs = len(run["history"]["loss"]) // max(len(trained), 1)  # the supervised run: epochs in all
+        budget = f"{run['learning_rate']:g}, {epochs}"
         for it in run.get("iterations") or []:
             a, b = it["bleu"][f"{l1}-{l2}"], it["bleu"][f"{l2}-{l1}"]
-            rows.append(f"| {label} | {start} | {it['iteration']} | {it['seconds']:.0f} | {a:.2f} | {b:.2f} | "
-                        f"{it.get('round_trip_bleu', '-')} |")
+            rows.append(f"| {label} | {start} | {budget} | {it['iteration']} | {it['seconds']:.0f} | {a:.2f} | "
+                        f"{b:.2f} | {it.get('round_trip_bleu', '-')} |")
         kept = run.get("selected_iteration")
         a, b = run["metrics"][f"bleu_{l1}_{l2}"], run["metrics"][f"bleu_{l2}_{l1}"]
-        rows.append(f"| {label} | {start} | {'kept ' + str(kept) if kept else 'supervised'}, beam 4 | "
+        rows.append(f"| {label} | {start} | {budget} | {'kept ' + str(kept) if kept else 'supervised'}, beam 4 | "
                     f"{run['train_seconds']:.0f} | **{a:.2f}** | **{b:.2f}** | - |")
     references = ", ".join(f"{s}->{t} {v}" for (s, t), v in REFERENCES.items())
     text = ("# Unsupervised MT on Multi30k (test_2016_flickr, sacrebleu, lowercased)\n\n"

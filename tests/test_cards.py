@@ -179,6 +179,12 @@ def test_card_body_reports_the_measurement():
     assert "## Parent model" not in card
 
 
+def test_card_names_the_device_a_recipe_recorded():
+    assert "jax backend with" in cards.render_card(SAMPLE)  # older checkpoints record no device
+    card = cards.render_card(sample(device="gpu: NVIDIA H100 80GB HBM3"))
+    assert "on the jax backend (gpu: NVIDIA H100 80GB HBM3) with Keras" in card
+
+
 def test_card_names_its_parent_and_repository():
     card = cards.render_card(sample(parent="vae_base"), repo_id="me/my_vae")
 

@@ -2,11 +2,12 @@
 (greedy and beam reach exact match on a copy task), the translate API's edge cases, save/load."""
 
 import json
+import os
 
 import keras
 import numpy as np
 import pytest
-from conftest import max_abs_diff
+from conftest import load_recipe, max_abs_diff, shared_data_dir
 
 import zoo
 from zoo.checkpoints import save_checkpoint
@@ -295,3 +296,21 @@ def test_a_tokenizer_with_other_than_two_languages_is_refused(tokenizer):
         UNMT(three)
     with pytest.raises(TypeError, match="SubwordTokenizer"):
         UNMT("en-fr")
+
+
+def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_path):
+    shared_data_dir(os.path.join("multi30k", "val.en.gz"), "The UNMT recipe")
+    recipe = load_recipe("unmt_multi30k")
+    out, results = tmp_path / "unmt", tmp_path / "unmt.json"
+    recipe.main(["--quick", "--adversarial-weight", "0.5", "--verbose", "0", "--out", str(out),
+                 "--results", str(results)])
+    data = json.loads(results.read_text())
+    assert data["quick"] and [it["iteration"] for it in data["iterations"]] == [0, 1, 2]
+    assert 1 <= data["selected_iteration"] <= 2 and data["learning_rate"] == 2e-3
+    assert "discriminator_loss" in data["history"] and len(data["history"]["loss"]) == 2  # 2 iterations x 1 epoch
+    for key in ("bleu_en_fr", "bleu_fr_en", "bleu_word_by_word_en_fr", "round_trip_bleu"):
+        assert 0.0 <= data["metrics"][key] <= 100.0
+    assert not results.with_suffix(".progress.json").exists()  # the progress file goes when the run ends
+    model = zoo.load(out)
+    assert model.adversarial_weight == 0.5
+    assert isinstance(model.translate("a man is riding a bike .", src="en", tgt="fr"), str)

@@ -338,7 +338,7 @@ def _provenance(zoo, metadata):
         return ""
     sentence = f"Trained and measured by `{run}`" if run else "Trained and measured"
     if zoo.get("backend"):
-        sentence += f" on the {zoo['backend']} backend"
+        sentence += f" on the {zoo['backend']} backend" + (f" ({zoo['device']})" if zoo.get("device") else "")
     if keras_version:
         sentence += f" with Keras {keras_version}"
     if details:

@@ -227,7 +227,7 @@ ENTRIES = {
                             "decoder, denoising + back-translation + adversarial training on disjoint Multi30k halves.",
                 family="unmt",
                 build=_unmt_multi30k("en", tgt),
-                recipe=f"recipes/unmt_multi30k.py --pair en-{tgt}",
+                recipe=f"recipes/unmt_multi30k.py --pair en-{tgt} --iterations 2 --epochs 5",
             )
             for tgt in ("fr", "de")
         ],
