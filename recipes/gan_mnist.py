@@ -149,7 +149,10 @@ def main(argv=None):
         **_common.provenance(results, "recipes/gan_mnist.py"),
         "steps": steps, "epochs": args.epochs,
         "tags": ["gan", args.loss, "generative", args.dataset],
-        "intended_use": f"Sampling 28x28 {args.dataset} images; comparing GAN losses under one budget.",
+        "intended_use": f"Sampling 28x28 {args.dataset} images; "
+                        + ("comparing GAN losses under one budget." if name == checkpoint_name(args.loss, args.dataset)
+                           else "the best-quality GAN of these images in the zoo, trained beyond the comparison's "
+                           "budget."),
         "limitations": "Small DCGAN-style networks trained on a CPU budget; samples can be malformed, and "
                        f"{fid_key} is not comparable with Inception-FID.",
     })

@@ -90,6 +90,9 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
     assert Image.open(results.with_suffix(".png")).size == (8 * 28 + 9 * 2,) * 2
     images = zoo.load(out).sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0
+    card = json.loads((out / "metadata.json").read_text())["zoo"]
+    assert card["intended_use"].endswith("comparing GAN losses under one budget.")  # a comparison entry
+    assert card["device"] == data["device"]
 
 
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
