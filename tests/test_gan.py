@@ -154,7 +154,22 @@ def test_dcgan_mnist_entry_is_the_wider_gan_with_a_three_convolution_critic():
     assert model.gan_loss == "ns" and model.latent_dim == 64
     assert model.critic.get_layer("conv_2").filters == 256
     assert model.generator.get_layer("deconv").filters == 64
+    assert model.generator.get_layer("deconv_2").filters == 32
+    assert model.generator.get_layer("image").kernel.shape == (3, 3, 32, 1)
     assert model.sample(2, seed=0).shape == (2, 28, 28, 1)
+
+
+def test_the_conv_head_adds_a_full_resolution_layer_and_keeps_the_deconv_names():
+    plain = dcgan_generator(8, width=8)
+    headed = dcgan_generator(8, width=8, head="conv", output="linear", normalization=None)
+    assert [layer.name for layer in plain.layers if layer.weights] == [
+        "project", "project_norm", "deconv", "deconv_norm", "image"]  # older checkpoints still load
+    assert [layer.name for layer in headed.layers if layer.weights] == ["project", "deconv", "deconv_2", "image"]
+    assert headed.get_layer("deconv_2").output.shape == (None, 28, 28, 4)
+    assert plain(np.zeros((2, 8))).shape == headed(np.zeros((2, 8))).shape == (2, 28, 28, 1)
+    for bad in ({"head": "dense"}, {"head": "conv", "width": 1}):
+        with pytest.raises(ValueError, match="head"):
+            dcgan_generator(8, **{"width": 8, **bad})
 
 
 @pytest.mark.parametrize("loss", ["wgan", "began"])

@@ -80,33 +80,50 @@ def mlp(input_dim, output_dim, hidden=(128, 128, 128), name=None):
     return keras.Model(inputs, outputs, name=name)
 
 
-def dcgan_generator(latent_dim, channels=1, width=64, normalization="batch", output="sigmoid", name="generator"):
+def dcgan_generator(latent_dim, channels=1, width=64, normalization="batch", output="sigmoid", head="deconv",
+                    name="generator"):
     """z -> (28, 28, channels) images.
 
     A dense projection to 7x7x(2 width), then two stride-2 transposed
     convolutions, with ReLU between them and, with `normalization="batch"`,
-    BatchNorm before each ReLU (DCGAN). `output="sigmoid"` gives images in
-    [0, 1]; `"linear"` leaves the last layer unbounded (BEGAN's generator, whose
-    L1 reconstruction loss gets no gradient through a saturated sigmoid), and
-    `GAN.sample` clips its images to [0, 1].
+    BatchNorm before each ReLU (DCGAN). `head="deconv"` (DCGAN): the second
+    transposed convolution writes the image. `head="conv"`: it writes width / 2
+    feature maps (BatchNorm, ReLU) and a 3x3 convolution writes the image, one
+    more layer at full resolution; on MNIST this took `dcgan_mnist` from
+    fid_mnistnet 138.7 to 76.4 after one epoch and 30.9 to 22.5 after four.
+    `output="sigmoid"` gives images in [0, 1]; `"linear"` leaves the last layer
+    unbounded (BEGAN's generator, whose L1 reconstruction loss gets no gradient
+    through a saturated sigmoid), and `GAN.sample` clips its images to [0, 1].
     """
     if normalization not in ("batch", None):
         raise ValueError(f"normalization must be 'batch' or None; got {normalization!r}")
     if output not in ("sigmoid", "linear"):
         raise ValueError(f"output must be 'sigmoid' or 'linear'; got {output!r}")
+    if head not in ("deconv", "conv"):
+        raise ValueError(f"head must be 'deconv' or 'conv'; got {head!r}")
+    if head == "conv" and int(width) < 2:
+        raise ValueError(f"head='conv' writes width / 2 feature maps, so width must be at least 2; got {width!r}")
     batch_norm = normalization == "batch"
+
+    def up(x, filters, layer_name):  # stride-2 transposed convolution, [BatchNorm,] ReLU
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=not batch_norm, name=layer_name)(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"{layer_name}_norm")(x)
+        return layers.ReLU()(x)
+
     inputs = keras.Input((latent_dim,))
     x = layers.Dense(7 * 7 * 2 * width, use_bias=not batch_norm, name="project")(inputs)
     if batch_norm:
         x = layers.BatchNormalization(name="project_norm")(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((7, 7, 2 * width))(x)
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=not batch_norm, name="deconv")(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name="deconv_norm")(x)
-    x = layers.ReLU()(x)
-    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
-                                     activation="sigmoid" if output == "sigmoid" else None, name="image")(x)
+    x = up(x, width, "deconv")
+    activation = "sigmoid" if output == "sigmoid" else None
+    if head == "deconv":
+        outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation=activation, name="image")(x)
+    else:
+        x = up(x, int(width) // 2, "deconv_2")
+        outputs = layers.Conv2D(channels, 3, padding="same", activation=activation, name="image")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
