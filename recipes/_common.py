@@ -119,6 +119,61 @@ def provenance(results, recipe):
     }
 
 
+def add_standing_statistics_arguments(parser):
+    """The GAN recipes' options for `GAN.set_standing_statistics` (BigGAN's standing statistics)."""
+    parser.add_argument("--standing-batches", type=int, default=500,
+                        help="after training, set the generator's BatchNorm statistics to their averages over "
+                             "this many batches of --batch-size codes (GAN.set_standing_statistics); 0 keeps "
+                             "the moving averages")
+    parser.add_argument("--standing-only", action="store_true",
+                        help="train nothing: load the checkpoint this command writes (--out) and its results "
+                             "JSON, set standing statistics, measure again and rewrite both, keeping the "
+                             "training's provenance")
+
+
+def check_standing_statistics_arguments(parser, args):
+    if args.standing_batches < 0:
+        parser.error(f"--standing-batches must be >= 0; got {args.standing_batches}")
+    if args.standing_only and args.standing_batches == 0:
+        parser.error("--standing-only sets standing statistics, so it needs --standing-batches > 0")
+    if args.quick:
+        args.standing_batches = min(args.standing_batches, 20)
+
+
+def load_trained(out, results_path):
+    """`--standing-only`: the trained checkpoint and its results JSON, which must both exist."""
+    import zoo
+
+    missing = [str(p) for p in (out, results_path) if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"--standing-only rewrites a trained run, but {' and '.join(missing)} "
+                                "does not exist; train it first (the same command without --standing-only)")
+    results = json.loads(Path(results_path).read_text())
+    if results.get("standing_statistics"):
+        raise ValueError(f"{results_path} already has standing statistics "
+                         f"({results['standing_statistics']['command']}); setting them again would measure "
+                         "their averages, not the training's moving averages")
+    model = zoo.load(str(out), compile=False)
+    if not model.generator_batchnorms:
+        raise ValueError(f"{out}'s generator has no BatchNorm, so it has no statistics to set")
+    return model, results
+
+
+def set_standing_statistics(model, args, measure):
+    """Measure with the moving averages, then set standing statistics; the record for results and metadata.
+
+    `measure()` returns `{key: value}`; None when nothing was set (--standing-batches 0, or no BatchNorm).
+    """
+    if args.standing_batches <= 0 or not model.generator_batchnorms:
+        return None
+    before = measure()
+    set_layers = model.set_standing_statistics(batches=args.standing_batches, batch_size=args.batch_size,
+                                               seed=args.seed)
+    return {"batches": args.standing_batches, "batch_size": args.batch_size, "seed": args.seed,
+            "batchnorm_layers": set_layers, "command": command_line(), "git_commit": COMMIT,
+            "moving_average_metrics": {k: round(float(v), 4) for k, v in before.items()}}
+
+
 def write_json(path, data):
     return write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 

@@ -65,6 +65,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--samples", type=int, default=10000, help="generated images for the metrics")
+    _common.add_standing_statistics_arguments(parser)
     args = parser.parse_args(argv)
     if (args.loss is None) == (args.name is None):
         parser.error("give exactly one of --loss (entry gan_<loss>_mnist) or --name (a GAN registry entry)")
@@ -79,6 +80,7 @@ def parse_args(argv=None):
             parser.error(f"{args.name} is trained on {entry_dataset}; got --dataset {args.dataset}")
     if args.quick:
         args.epochs, args.samples = 1, 512
+    _common.check_standing_statistics_arguments(parser, args)
     return args
 
 
@@ -108,16 +110,21 @@ def main(argv=None):
     classifier_name = CLASSIFIERS[args.dataset]
     classifier = zoo.load(classifier_name, compile=False)
 
-    model = registry.get(name).build()
+    if args.standing_only:
+        model, trained = _common.load_trained(out, results_path)
+        args.epochs, args.batch_size, args.seed = trained["epochs"], trained["batch_size"], trained["seed"]
+    else:
+        model = registry.get(name).build()
+        model.compile(jit_compile=_common.jit_compile())
+        clock = _common.Stopwatch()
+        history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
+                            verbose=_common.verbosity(args.verbose))
+        train_seconds = clock.seconds
     args.loss = model.gan_loss
-    model.compile(jit_compile=_common.jit_compile())
-    clock = _common.Stopwatch()
-    history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                        verbose=_common.verbosity(args.verbose))
-    train_seconds = clock.seconds
-    steps = int(model.optimizer["generator"].iterations.numpy())
-
-    fake, measured = evaluate(model, classifier, x_test, min(args.samples, len(x_test)), args.seed)
+    n = min(args.samples, len(x_test))
+    standing = _common.set_standing_statistics(model, args, lambda: evaluate(model, classifier, x_test, n,
+                                                                             args.seed)[1])
+    fake, measured = evaluate(model, classifier, x_test, n, args.seed)
     picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
     print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in measured.items()))
 
@@ -134,10 +141,14 @@ def main(argv=None):
         {"key": "class_kl", "name": "KL(predicted-class histogram || uniform)",
          "value": round(measured["class_kl"], 4), "lower_is_better": True, "split": split},
     ]
-    results = _common.results_record(
-        name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,
-        picture=picture.name, generator_steps=steps, epochs=args.epochs, batch_size=args.batch_size,
-        n_critic=model.n_critic)
+    if args.standing_only:  # the training's record, with the new measurements
+        results = dict(trained, metrics={m["key"]: m["value"] for m in metrics}, standing_statistics=standing)
+    else:
+        results = _common.results_record(
+            name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,
+            picture=picture.name, generator_steps=int(model.optimizer["generator"].iterations.numpy()),
+            epochs=args.epochs, batch_size=args.batch_size, n_critic=model.n_critic, standing_statistics=standing)
+    steps = results["generator_steps"]
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": registry.get(name).description,
@@ -148,7 +159,7 @@ def main(argv=None):
                     "split": f"train ({len(x_train)} images)"},
         "metrics": metrics,
         **_common.provenance(results, "recipes/gan_mnist.py"),
-        "steps": steps, "epochs": args.epochs,
+        "steps": steps, "epochs": args.epochs, "standing_statistics": standing,
         "tags": ["gan", args.loss, "generative", args.dataset],
         "intended_use": f"Sampling 28x28 {args.dataset} images; "
                         + ("comparing GAN losses under one budget." if name == checkpoint_name(args.loss, args.dataset)

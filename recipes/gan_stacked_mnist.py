@@ -60,9 +60,11 @@ def parse_args(argv=None):
                         help="stride-2 convolutions in the critic (zoo.models.gan.dcgan_critic)")
     parser.add_argument("--train-images", type=int, default=128000, help="stacked training images (PacGAN: 128k)")
     parser.add_argument("--samples", type=int, default=26000, help="generated images the modes are counted on")
+    _common.add_standing_statistics_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.train_images, args.samples = 40, 4096, 2000
+    _common.check_standing_statistics_arguments(parser, args)
     return args
 
 
@@ -94,18 +96,26 @@ def main(argv=None):
     print(f"real stacked test digits: {real_stats['modes']} modes, KL {real_stats['kl']:.4f} "
           f"(true labels: KL {real_stats['kl_true_labels']:.4f})", flush=True)
 
-    model = registry.dcgan_builder(args.loss, width=args.width, channels=3, packing=args.packing,
-                                   critic_depth=args.critic_depth)()
-    model.compile(jit_compile=_common.jit_compile())
-    data = StackedBatches(x_train, stacked_indices(len(x_train), args.train_images, seed=args.seed),
-                          batch_size=args.batch_size, seed=args.seed)
-    epochs = math.ceil(args.steps / len(data))
-    clock = _common.Stopwatch()
-    history = model.fit(data, epochs=epochs, steps_per_epoch=min(args.steps, len(data)),
-                        verbose=_common.verbosity(args.verbose))
-    train_seconds = clock.seconds
-    steps = int(model.optimizer["generator"].iterations.numpy())
+    if args.standing_only:
+        model, trained = _common.load_trained(out, results_path)
+        for key in ("loss", "packing", "width", "critic_depth", "batch_size", "train_images", "seed"):
+            setattr(args, key, trained[key])
+        steps, train_seconds = trained["generator_steps"], trained["train_seconds"]
+    else:
+        model = registry.dcgan_builder(args.loss, width=args.width, channels=3, packing=args.packing,
+                                       critic_depth=args.critic_depth)()
+        model.compile(jit_compile=_common.jit_compile())
+        data = StackedBatches(x_train, stacked_indices(len(x_train), args.train_images, seed=args.seed),
+                              batch_size=args.batch_size, seed=args.seed)
+        epochs = math.ceil(args.steps / len(data))
+        clock = _common.Stopwatch()
+        history = model.fit(data, epochs=epochs, steps_per_epoch=min(args.steps, len(data)),
+                            verbose=_common.verbosity(args.verbose))
+        train_seconds = clock.seconds
+        steps = int(model.optimizer["generator"].iterations.numpy())
 
+    standing = _common.set_standing_statistics(
+        model, args, lambda: mode_statistics(model.sample(args.samples, seed=args.seed), classifier)[0])
     fake = model.sample(args.samples, seed=args.seed)
     stats, counts = mode_statistics(fake, classifier)
     print(f"{NAME} ({args.loss}, packing {args.packing}, {steps} generator steps, {train_seconds:.0f} s): "
@@ -121,13 +131,19 @@ def main(argv=None):
          "lower_is_better": True, "target": "<= 0.1", "split": split,
          "reference": f"{REFERENCE}; real stacked test digits: {real_stats['kl']:.4f}"},
     ]
-    results = _common.results_record(
-        NAME, args, metrics, train_seconds, history.history, loss=args.loss, packing=args.packing,
-        width=args.width, critic_depth=args.critic_depth, picture=picture.name,
-        generator_steps=steps, batch_size=args.batch_size, n_critic=model.n_critic,
-        train_images=args.train_images, real_reference={k: round(float(v), 4) for k, v in real_stats.items()},
+    measured = dict(
+        real_reference={k: round(float(v), 4) for k, v in real_stats.items()},
         least_frequent_modes=[int(m) for m in np.argsort(counts)[:10]],
-        most_frequent_modes={int(m): int(counts[m]) for m in np.argsort(counts)[::-1][:10]})
+        most_frequent_modes={int(m): int(counts[m]) for m in np.argsort(counts)[::-1][:10]},
+        standing_statistics=standing)
+    if args.standing_only:  # the training's record, with the new measurements
+        results = dict(trained, metrics={m["key"]: m["value"] for m in metrics}, **measured)
+    else:
+        results = _common.results_record(
+            NAME, args, metrics, train_seconds, history.history, loss=args.loss, packing=args.packing,
+            width=args.width, critic_depth=args.critic_depth, picture=picture.name,
+            generator_steps=steps, batch_size=args.batch_size, n_critic=model.n_critic,
+            train_images=args.train_images, **measured)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": NAME,
         "description": registry.get(NAME).description if bundled_settings(args) else
@@ -140,7 +156,7 @@ def main(argv=None):
                     "split": f"train: {args.train_images} stacks of random training digits (seed {args.seed})"},
         "metrics": metrics,
         **_common.provenance(results, "recipes/gan_stacked_mnist.py"),
-        "steps": steps,
+        "steps": steps, "standing_statistics": standing,
         "tags": ["gan", args.loss, "generative", "mode-collapse", "stacked-mnist"]
         + (["pacgan"] if args.packing > 1 else []),
         "intended_use": "Measuring mode collapse: sampling 28x28 RGB stacks of three digits.",

@@ -95,6 +95,35 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
     assert card["device"] == data["device"]
 
 
+def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps_its_training(tmp_path,
+                                                                                             real_tfds_dir):
+    out, results = tmp_path / "gan", tmp_path / "gan.json"
+    common = ["recipes/gan_mnist.py", "--loss", "ns", "--quick", "--verbose", "0", "--out", str(out),
+              "--results", str(results)]
+    run(common + ["--standing-batches", "0"], timeout=300)  # the moving averages, as before standing statistics
+    trained = json.loads(results.read_text())
+    assert trained["standing_statistics"] is None
+    moving = zoo.load(out).generator.get_layer("project_norm").moving_mean.numpy()
+
+    run(common + ["--standing-only", "--standing-batches", "5"], timeout=300)
+    data = json.loads(results.read_text())
+    for key in ("command", "git_commit", "train_seconds", "history", "generator_steps", "epochs"):
+        assert data[key] == trained[key], key  # the training's provenance is kept
+    standing = data["standing_statistics"]
+    assert (standing["batches"], standing["batch_size"]) == (5, 64) and "--standing-only" in standing["command"]
+    # Measured again with the moving averages: what the training run measured.
+    assert standing["moving_average_metrics"]["fid"] == pytest.approx(trained["metrics"]["fid_mnistnet"], rel=1e-3)
+    assert data["metrics"]["fid_mnistnet"] != trained["metrics"]["fid_mnistnet"]
+    model = zoo.load(out)
+    assert not np.allclose(model.generator.get_layer("project_norm").moving_mean.numpy(), moving)
+    assert model.zoo_metadata["standing_statistics"]["batches"] == 5
+    assert model.zoo_metadata["command"] == trained["command"]
+
+    again = subprocess.run([sys.executable, *common, "--standing-only"], capture_output=True, text=True, cwd=ROOT,
+                           env={**os.environ, "KERAS_BACKEND": keras.backend.backend()}, timeout=300)
+    assert again.returncode != 0 and "already has standing statistics" in again.stderr
+
+
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
     recipe = load_recipe("gan_mnist")
     assert recipe.parse_args(["--name", "dcgan_mnist"]).name == "dcgan_mnist"
@@ -143,6 +172,8 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
     data = json.loads(results.read_text())
     assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
     assert (data["width"], data["critic_depth"]) == (16, 3)
+    standing = data["standing_statistics"]  # set after training (20 batches in a quick run)
+    assert standing["batches"] == 20 and set(standing["moving_average_metrics"]) == {"modes", "kl"}
     assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-4  # results keep 4 decimals; one mode: log 1000
     # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
     assert data["real_reference"]["modes"] > 800

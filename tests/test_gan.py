@@ -319,3 +319,36 @@ def test_packing_gets_clear_errors():
         GAN(generator, began_autoencoder(width=4, code_dim=8), latent_dim=8, loss="began", packing=2)
     with pytest.raises(ValueError, match=r"expected \(None, 28, 28, 2\) \(packing=2"):
         GAN(generator, dcgan_critic(width=4), latent_dim=8, packing=2)
+
+
+def test_standing_statistics_are_the_averages_of_training_mode_batch_statistics():
+    model = image_gan("ns")
+    model.generator(np.zeros((2, 8), "float32"), training=True)  # moving averages move off their start
+    generator, norms = model.generator, model.generator_batchnorms
+    assert [n.name for n in norms] == ["project_norm", "deconv_norm"]
+    # The reference: each BatchNorm's input in training mode, batch by batch, from the same codes.
+    probe = keras.Model(generator.inputs, [n.input for n in norms])
+    rng = np.random.default_rng(3)
+    batches = [rng.standard_normal((16, 8)).astype("float32") for _ in range(5)]
+    inputs = [[keras.ops.convert_to_numpy(t) for t in probe(z, training=True)] for z in batches]
+    expected_mean = [np.mean([x[i].reshape(-1, x[i].shape[-1]).mean(0) for x in inputs], axis=0) for i in range(2)]
+    expected_var = [np.mean([x[i].reshape(-1, x[i].shape[-1]).var(0) for x in inputs], axis=0) for i in range(2)]
+    momenta = [n.momentum for n in norms]
+    trainable = copies(generator.trainable_weights)
+
+    assert model.set_standing_statistics(batches=5, batch_size=16, seed=3) == 2
+    for norm, mean, var in zip(norms, expected_mean, expected_var, strict=True):
+        np.testing.assert_allclose(norm.moving_mean.numpy(), mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(norm.moving_variance.numpy(), var, rtol=1e-4, atol=1e-5)
+    assert [n.momentum for n in norms] == momenta  # restored
+    assert moved(trainable, generator.trainable_weights) == 0.0  # only the statistics change
+    with pytest.raises(ValueError, match="batches must be a positive integer"):
+        model.set_standing_statistics(batches=0)
+
+
+def test_standing_statistics_leave_a_generator_without_batchnorm_alone():
+    model = image_gan("began")
+    model.generator = dcgan_generator(8, width=4, normalization=None, output="linear")
+    before = copies(model.generator.weights)
+    assert model.generator_batchnorms == [] and model.set_standing_statistics(batches=3) == 0
+    assert moved(before, model.generator.weights) == 0.0

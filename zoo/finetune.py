@@ -67,6 +67,11 @@ def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=
     )
     seconds = round(time.time() - start, 1)
     model.load_weights(weights)
+    standing = None
+    if getattr(model, "generator_batchnorms", None):  # a GAN samples with its final generator's statistics
+        batches = 200
+        model.set_standing_statistics(batches=batches, batch_size=batch_size, seed=seed)
+        standing = {"batches": batches, "batch_size": batch_size, "seed": seed}
     measured = model.evaluate(x_val if n_val else x_train, batch_size=batch_size, verbose=0, return_dict=True)
 
     parent = model.zoo_metadata
@@ -85,6 +90,7 @@ def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=
         "seconds": seconds,
         "epochs": epochs,
         "backend": keras.backend.backend(),
+        "standing_statistics": standing,
     })
     save_checkpoint(model, out, metadata, overwrite=overwrite)
     shutil.rmtree(work, ignore_errors=True)
