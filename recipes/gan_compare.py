@@ -35,19 +35,31 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _values(run):
+    """The metric cells, then fid_mnistnet with the training's moving BatchNorm averages ("-": not measured)."""
+    standing = run.get("standing_statistics") or {}
+    moving = standing.get("moving_average_metrics", {}).get("fid")
+    return " | ".join(f"{run['metrics'][c]:.4g}" for c in COLUMNS) + f" | {'-' if moving is None else f'{moving:.4g}'}"
+
+
+STANDING_NOTE = ("Samples come from the generator with standing statistics (`GAN.set_standing_statistics`: its "
+                 "BatchNorm statistics averaged over fresh training-mode batches after training; Brock et al. "
+                 "2019); the last fid column is what the training's moving averages gave (BEGAN's generator has no "
+                 "BatchNorm).")
+
+
 def table(runs, floor):
     lines = [
         f"GAN losses on MNIST, same budget: {runs[0]['epochs']} epochs of batch {runs[0]['batch_size']} "
         f"({runs[0]['generator_steps']} generator updates), backend {runs[0]['backend']}. "
         f"fid_mnistnet floor (real test vs real train): {floor}. Lower fid and class_kl are better; "
-        "fid_mnistnet is not Inception-FID.",
+        "fid_mnistnet is not Inception-FID. " + STANDING_NOTE,
         "",
-        "| loss | n_critic | " + " | ".join(COLUMNS) + " | train seconds | samples |",
-        "|---|---|" + "---|" * len(COLUMNS) + "---|---|",
+        "| loss | n_critic | " + " | ".join(COLUMNS) + " | fid, moving averages | train seconds | samples |",
+        "|---|---|" + "---|" * len(COLUMNS) + "---|---|---|",
     ]
     for run in sorted(runs, key=lambda r: r["metrics"]["fid_mnistnet"]):
-        values = " | ".join(f"{run['metrics'][c]:.4g}" for c in COLUMNS)
-        lines.append(f"| {run['loss']} | {run['n_critic']} | {values} | {run['train_seconds']:.0f} | "
+        lines.append(f"| {run['loss']} | {run['n_critic']} | {_values(run)} | {run['train_seconds']:.0f} | "
                      f"![{run['loss']}]({run['picture']}) |")
     return "\n".join(lines) + "\n"
 
@@ -58,13 +70,13 @@ def beyond_budget_table(runs):
         "",
         "Outside the budget (other networks or more epochs; same data, samples and metrics):",
         "",
-        "| entry | loss | epochs | generator updates | " + " | ".join(COLUMNS) + " | train seconds | command |",
-        "|---|---|---|---|" + "---|" * len(COLUMNS) + "---|---|",
+        "| entry | loss | epochs | generator updates | " + " | ".join(COLUMNS)
+        + " | fid, moving averages | train seconds | command |",
+        "|---|---|---|---|" + "---|" * len(COLUMNS) + "---|---|---|",
     ]
     for run in runs:
-        values = " | ".join(f"{run['metrics'][c]:.4g}" for c in COLUMNS)
         lines.append(f"| [{run['name']}]({run['picture']}) | {run['loss']} | {run['epochs']} | "
-                     f"{run['generator_steps']} | {values} | {run['train_seconds']:.0f} | `{run['command']}` |")
+                     f"{run['generator_steps']} | {_values(run)} | {run['train_seconds']:.0f} | `{run['command']}` |")
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +103,8 @@ def main(argv=None):
     _common.write_json(results_dir / "gan_compare.json", {
         "losses": [r["loss"] for r in runs], "floor": floor,
         "runs": {r["loss"]: {k: r[k] for k in ("metrics", "n_critic", "train_seconds", "generator_steps",
-                                                 "git_commit", "command")} for r in runs},
+                                                 "git_commit", "command", "standing_statistics")}
+                 for r in runs},
     })
     beyond = [] if args.quick else [json.loads(path.read_text()) for path in
                                     (results_dir / f"{name}.json" for name in BEYOND_BUDGET) if path.is_file()]

@@ -195,4 +195,8 @@ def test_gan_comparison_tables_the_budget_and_the_runs_outside_it():
     beyond = recipe.beyond_budget_table([{**runs[0], "name": "dcgan_mnist", "epochs": 15, "generator_steps": 14070,
                                           "command": "python recipes/gan_mnist.py --name dcgan_mnist"}])
     assert "| [dcgan_mnist](gan_ns_mnist.png) | ns | 15 | 14070 | 99 |" in beyond
+    # With standing statistics, the moving averages' fid gets its own column; without, "-".
+    assert rows[0].split(" | ")[6] == "-"
+    standing = {**runs[1], "standing_statistics": {"moving_average_metrics": {"fid": 75.5}}}
+    assert recipe.table([standing], 3.14).splitlines()[-1].split(" | ")[6] == "75.5"
     assert "`python recipes/gan_mnist.py --name dcgan_mnist`" in beyond
