@@ -114,7 +114,7 @@ def provenance(results, recipe):
         "seed": results["seed"],
         "seconds": results["train_seconds"],
         "git_commit": results["git_commit"],
-        "device": results["device"],
+        "device": results.get("device"),  # runs before the device was recorded have none
         "parent": None,
     }
 
