@@ -102,7 +102,7 @@ def main(argv=None):
     floor = json.loads(floor_file.read_text())["metrics"]["fid_mnistnet_floor"] if floor_file.is_file() else "?"
     _common.write_json(results_dir / "gan_compare.json", {
         "losses": [r["loss"] for r in runs], "floor": floor,
-        "runs": {r["loss"]: {k: r[k] for k in ("metrics", "n_critic", "train_seconds", "generator_steps",
+        "runs": {r["loss"]: {k: r.get(k) for k in ("metrics", "n_critic", "train_seconds", "generator_steps",
                                                  "git_commit", "command", "standing_statistics")}
                  for r in runs},
     })
