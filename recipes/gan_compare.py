@@ -5,9 +5,11 @@ size (so the same number of generator updates; a loss with n_critic = 5 spends
 five critic updates per generator update, as its paper does), then writes
 `results/gan_compare.json` and `results/gan_compare.md`. With `--collect` it
 only tabulates existing `results/gan_<loss>_mnist.json` files, and refuses to
-mix runs of different budgets. Runs outside the budget (`dcgan_mnist`: larger
-networks trained longer, `recipes/gan_mnist.py --name dcgan_mnist`) get a table
-of their own below it.
+mix runs of different budgets. Runs outside the budget get a table of their
+own below it: `dcgan_mnist` (larger networks trained longer,
+`recipes/gan_mnist.py --name dcgan_mnist`), and the losses that the budget
+leaves short of digits trained longer (`--loss wgan --epochs 25 --results
+results/gan_wgan_mnist_25_epochs.json`; their checkpoints are not bundled).
 
     python recipes/gan_compare.py --epochs 5
     python recipes/gan_compare.py --collect
@@ -24,7 +26,8 @@ import gan_mnist  # noqa: E402
 from zoo.models.gan import LOSSES  # noqa: E402
 
 COLUMNS = ("fid_mnistnet", "precision", "recall", "class_kl")
-BEYOND_BUDGET = ("dcgan_mnist",)  # GAN entries with other networks or budgets, shown in their own table
+# Results files (results/<name>.json) of runs with other networks or budgets, shown in their own table.
+BEYOND_BUDGET = ("dcgan_mnist", "gan_wgan_mnist_25_epochs", "gan_dragan_mnist_20_epochs")
 
 
 def parse_args(argv=None):
@@ -106,7 +109,7 @@ def main(argv=None):
                                                  "git_commit", "command", "standing_statistics")}
                  for r in runs},
     })
-    beyond = [] if args.quick else [json.loads(path.read_text()) for path in
+    beyond = [] if args.quick else [{**json.loads(path.read_text()), "name": path.stem} for path in
                                     (results_dir / f"{name}.json" for name in BEYOND_BUDGET) if path.is_file()]
     report = table(runs, floor) + (beyond_budget_table(beyond) if beyond else "")
     _common.write_atomic(results_dir / "gan_compare.md", report)

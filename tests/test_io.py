@@ -28,6 +28,13 @@ def test_git_commit_names_the_commit_and_marks_changed_code_dirty(checkout, monk
     assert git_commit(checkout) == head
     (checkout / "notes.txt").write_text("untracked, outside the code\n")
     assert git_commit(checkout) == head
+    (checkout / "results").mkdir()
+    (checkout / "results" / "run.json").write_text("{}\n")
+    git(checkout, "add", "results")
+    git(checkout, "commit", "-qm", "a run's results")
+    head = git(checkout, "rev-parse", "--short", "HEAD")
+    (checkout / "results" / "run.json").write_text('{"rewritten": true}\n')  # what a run writes: not code
+    assert git_commit(checkout) == head
     (checkout / "zoo" / "new.py").write_text("y = 2\n")  # new code: what ran is not the commit
     assert git_commit(checkout) == head + "-dirty"
     (checkout / "zoo" / "new.py").unlink()

@@ -24,11 +24,16 @@ def write_atomic(path, data):
     return path
 
 
+CODE = ("zoo", "recipes", "benchmarks", "pyproject.toml")  # what a run's results depend on
+
+
 def git_commit(root):
     """The short commit of the git checkout at `root`, with "-dirty" when the code differs from it.
 
-    Dirty means changed tracked files, or new files in the code (zoo/,
-    recipes/, benchmarks/). `$ZOO_GIT_COMMIT` wins: a copy of the tree sent
+    Dirty means changed or new files in the code (zoo/, recipes/,
+    benchmarks/, pyproject.toml); what runs write (checkpoints/, results/,
+    the cards) does not count, so a script of several recipe runs records the
+    commit it ran. `$ZOO_GIT_COMMIT` wins: a copy of the tree sent
     without .git (e.g. to a GPU machine) names its commit there. "unknown"
     outside a checkout. Take it when a run starts: a long run can outlast
     later commits.
@@ -40,8 +45,7 @@ def git_commit(root):
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
-        dirty = git("status", "--porcelain", "--untracked-files=no") or git(
-            "status", "--porcelain", "--untracked-files=normal", "--", "zoo", "recipes", "benchmarks")
+        dirty = git("status", "--porcelain", "--untracked-files=normal", "--", *CODE)
         return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
