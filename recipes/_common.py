@@ -123,12 +123,12 @@ def add_standing_statistics_arguments(parser):
     """The GAN recipes' options for `GAN.set_standing_statistics` (BigGAN's standing statistics)."""
     parser.add_argument("--standing-batches", type=int, default=500,
                         help="after training, set the generator's BatchNorm statistics to their averages over "
-                             "this many batches of --batch-size codes (GAN.set_standing_statistics); 0 keeps "
-                             "the moving averages")
+                             "this many batches of --batch-size codes (GAN.set_standing_statistics; at most 20 "
+                             "with --quick); 0 keeps the moving averages")
     parser.add_argument("--standing-only", action="store_true",
                         help="train nothing: load the checkpoint this command writes (--out) and its results "
                              "JSON, set standing statistics, measure again and rewrite both, keeping the "
-                             "training's provenance")
+                             "training's settings and provenance")
 
 
 def check_standing_statistics_arguments(parser, args):
@@ -140,38 +140,60 @@ def check_standing_statistics_arguments(parser, args):
         args.standing_batches = min(args.standing_batches, 20)
 
 
-def load_trained(out, results_path):
-    """`--standing-only`: the trained checkpoint and its results JSON, which must both exist."""
+def load_trained(out, results_path, name, args, settings):
+    """`--standing-only`: the trained checkpoint and its results JSON, which must both exist and be one run's.
+
+    The training's `settings` (keys of the results JSON, e.g. "seed", "samples") replace those of `args`,
+    so the run is measured as its training run measured it.
+    """
     import zoo
 
     missing = [str(p) for p in (out, results_path) if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"--standing-only rewrites a trained run, but {' and '.join(missing)} "
-                                "does not exist; train it first (the same command without --standing-only)")
+                                f"{'do' if len(missing) > 1 else 'does'} not exist; train it first (the same "
+                                "command without --standing-only)")
     results = json.loads(Path(results_path).read_text())
-    if results.get("standing_statistics"):
-        raise ValueError(f"{results_path} already has standing statistics "
-                         f"({results['standing_statistics']['command']}); setting them again would measure "
-                         "their averages, not the training's moving averages")
     model = zoo.load(str(out), compile=False)
+    metadata = model.zoo_metadata
+    if results.get("name") != name or metadata.get("command") != results.get("command"):
+        raise ValueError(f"{out} and {results_path} are not one run of {name}: the checkpoint was written by "
+                         f"`{metadata.get('command')}` ({metadata.get('name')}), the results by "
+                         f"`{results.get('command')}` ({results.get('name')})")
+    done = results.get("standing_statistics") or metadata.get("standing_statistics")
+    if done:
+        raise ValueError(f"{out} already has standing statistics (`{done.get('command')}`); setting them again "
+                         "would measure their averages, not the training's moving averages")
     if not model.generator_batchnorms:
         raise ValueError(f"{out}'s generator has no BatchNorm, so it has no statistics to set")
+    for key in settings:
+        if key in results:  # runs recorded before a setting was have the command's (default) value
+            setattr(args, key, results[key])
     return model, results
 
 
 def set_standing_statistics(model, args, measure):
     """Measure with the moving averages, then set standing statistics; the record for results and metadata.
 
-    `measure()` returns `{key: value}`; None when nothing was set (--standing-batches 0, or no BatchNorm).
+    `measure()` returns `{metric key: value}`; None when nothing was set (--standing-batches 0, or no
+    BatchNorm). The codes are drawn with seed `args.seed + 1`, apart from those `sample(n, seed=args.seed)`
+    is measured on.
     """
     if args.standing_batches <= 0 or not model.generator_batchnorms:
         return None
     before = measure()
-    set_layers = model.set_standing_statistics(batches=args.standing_batches, batch_size=args.batch_size,
-                                               seed=args.seed)
-    return {"batches": args.standing_batches, "batch_size": args.batch_size, "seed": args.seed,
+    seed = args.seed + 1
+    set_layers = model.set_standing_statistics(batches=args.standing_batches, batch_size=args.batch_size, seed=seed)
+    return {"batches": args.standing_batches, "batch_size": args.batch_size, "seed": seed,
             "batchnorm_layers": set_layers, "command": command_line(), "git_commit": COMMIT,
-            "moving_average_metrics": {k: round(float(v), 4) for k, v in before.items()}}
+            "backend": keras.backend.backend(), "device": device(),
+            "moving_average_metrics": {k: v if isinstance(v, int) else round(float(v), 4) for k, v in before.items()}}
+
+
+def trained_metadata(results):
+    """Checkpoint metadata that a --standing-only rewrite keeps from the training run (save_checkpoint would
+    stamp the measuring run's)."""
+    return {"backend": results["backend"], "keras_version": results["keras_version"]}
 
 
 def write_json(path, data):

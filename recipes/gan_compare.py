@@ -8,8 +8,9 @@ only tabulates existing `results/gan_<loss>_mnist.json` files, and refuses to
 mix runs of different budgets. Runs outside the budget get a table of their
 own below it: `dcgan_mnist` (larger networks trained longer,
 `recipes/gan_mnist.py --name dcgan_mnist`), and the losses that the budget
-leaves short of digits trained longer (`--loss wgan --epochs 25 --results
-results/gan_wgan_mnist_25_epochs.json`; their checkpoints are not bundled).
+leaves short of digits trained longer (`--loss wgan --epochs 25 --out
+logs/gan_beyond/gan_wgan_mnist --results results/gan_wgan_mnist_25_epochs.json`;
+their checkpoints are not bundled, so `--out` keeps the bundled one).
 
     python recipes/gan_compare.py --epochs 5
     python recipes/gan_compare.py --collect
@@ -41,7 +42,8 @@ def parse_args(argv=None):
 def _values(run):
     """The metric cells, then fid_mnistnet with the training's moving BatchNorm averages ("-": not measured)."""
     standing = run.get("standing_statistics") or {}
-    moving = standing.get("moving_average_metrics", {}).get("fid")
+    before = standing.get("moving_average_metrics", {})
+    moving = before.get("fid_mnistnet", before.get("fid"))  # "fid": runs recorded before the metric keys were
     return " | ".join(f"{run['metrics'][c]:.4g}" for c in COLUMNS) + f" | {'-' if moving is None else f'{moving:.4g}'}"
 
 
@@ -101,6 +103,10 @@ def main(argv=None):
     budgets = {(r["epochs"], r["batch_size"], r["backend"], r["quick"]) for r in runs}
     if len(budgets) > 1:
         raise SystemExit(f"these runs had different budgets {sorted(budgets)}; rerun them with the same settings")
+    standing = {r["loss"]: bool(r.get("standing_statistics")) for r in runs if r["loss"] != "began"}
+    if len(set(standing.values())) > 1:  # BEGAN's generator has no BatchNorm (zoo.registry.dcgan_builder)
+        raise SystemExit(f"some runs sample with standing statistics and some do not ({standing}); run "
+                         "recipes/gan_mnist.py --loss L --standing-only for those without")
     floor_file = _common.ROOT / "results" / "mnistnet.json"
     floor = json.loads(floor_file.read_text())["metrics"]["fid_mnistnet_floor"] if floor_file.is_file() else "?"
     _common.write_json(results_dir / "gan_compare.json", {

@@ -20,6 +20,12 @@ the predicted-class histogram to uniform.
 `--name` trains another registry entry's networks and loss on the same data
 and metrics (`dcgan_mnist`: ns loss, width 64, a three-convolution critic, a
 generator that writes its image with a 3x3 convolution at full resolution).
+
+After training, the generator's BatchNorm statistics are set to their averages
+over 500 fresh batches (`GAN.set_standing_statistics`, BigGAN's standing
+statistics; `--standing-batches 0` keeps the moving averages); the results
+record both measurements. `--standing-only` does only that, to a checkpoint
+trained before: `python recipes/gan_mnist.py --name dcgan_mnist --standing-only`.
 """
 
 import sys
@@ -101,8 +107,11 @@ def evaluate(model, classifier, x_test, n, seed):
 def main(argv=None):
     args = parse_args(argv)
     name = args.name or checkpoint_name(args.loss, args.dataset)
-    keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, name)
+    if args.standing_only:
+        model, trained = _common.load_trained(out, results_path, name, args,
+                                              ("dataset", "epochs", "batch_size", "seed", "quick", "samples"))
+    keras.utils.set_random_seed(args.seed)
     x_train, _ = zoo.data.load(args.dataset, "train")
     x_test, _ = zoo.data.load(args.dataset, "test")
     if args.quick:
@@ -110,10 +119,7 @@ def main(argv=None):
     classifier_name = CLASSIFIERS[args.dataset]
     classifier = zoo.load(classifier_name, compile=False)
 
-    if args.standing_only:
-        model, trained = _common.load_trained(out, results_path)
-        args.epochs, args.batch_size, args.seed = trained["epochs"], trained["batch_size"], trained["seed"]
-    else:
+    if not args.standing_only:
         model = registry.get(name).build()
         model.compile(jit_compile=_common.jit_compile())
         clock = _common.Stopwatch()
@@ -122,14 +128,15 @@ def main(argv=None):
         train_seconds = clock.seconds
     args.loss = model.gan_loss
     n = min(args.samples, len(x_test))
-    standing = _common.set_standing_statistics(model, args, lambda: evaluate(model, classifier, x_test, n,
-                                                                             args.seed)[1])
+    fid_key = f"fid_{classifier_name}"
+    keys = {"fid": fid_key, "precision": "precision", "recall": "recall", "class_kl": "class_kl"}
+    standing = _common.set_standing_statistics(model, args, lambda: {
+        keys[k]: v for k, v in evaluate(model, classifier, x_test, n, args.seed)[1].items()})
     fake, measured = evaluate(model, classifier, x_test, n, args.seed)
     picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
     print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in measured.items()))
 
-    split = f"{min(args.samples, len(x_test))} samples vs as many {args.dataset} test images"
-    fid_key = f"fid_{classifier_name}"
+    split = f"{n} samples vs as many {args.dataset} test images"
     metrics = [
         {"key": fid_key, "name": f"{fid_key} (Frechet distance of {classifier_name} features)",
          "value": round(measured["fid"], 4), "lower_is_better": True,
@@ -147,7 +154,8 @@ def main(argv=None):
         results = _common.results_record(
             name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,
             picture=picture.name, generator_steps=int(model.optimizer["generator"].iterations.numpy()),
-            epochs=args.epochs, batch_size=args.batch_size, n_critic=model.n_critic, standing_statistics=standing)
+            epochs=args.epochs, batch_size=args.batch_size, n_critic=model.n_critic, samples=n,
+            standing_statistics=standing)
     steps = results["generator_steps"]
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
@@ -167,6 +175,7 @@ def main(argv=None):
                            "budget."),
         "limitations": "Small DCGAN-style networks trained on a CPU budget; samples can be malformed, and "
                        f"{fid_key} is not comparable with Inception-FID.",
+        **(_common.trained_metadata(trained) if args.standing_only else {}),
     })
     _common.write_json(results_path, results)
     print(f"wrote {out}, {results_path} and {picture}")

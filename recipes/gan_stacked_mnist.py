@@ -15,7 +15,10 @@ The networks are the zoo's DCGAN generator and critic (`zoo.models.gan`) with 3
 channels, trained with the loss's paper optimizer (`--loss`, default `ns`); the
 critic has three stride-2 convolutions (`--critic-depth`, 2 or 3).
 `--packing 2` is PacGAN2: the critic judges two samples at once, stacked on
-the channel axis (6 channels).
+the channel axis (6 channels). After training, the generator's BatchNorm
+statistics are set to their averages over fresh batches
+(`GAN.set_standing_statistics`; `--standing-batches`, `--standing-only` as in
+recipes/gan_mnist.py).
 
     python recipes/gan_stacked_mnist.py                  # -> checkpoints/gan_stacked_mnist
     python recipes/gan_stacked_mnist.py --loss wgan_gp --out logs/stacked_wgan_gp --results logs/stacked_wgan_gp.json
@@ -81,8 +84,12 @@ def mode_statistics(images, classifier):
 
 def main(argv=None):
     args = parse_args(argv)
-    keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, NAME)
+    if args.standing_only:
+        model, trained = _common.load_trained(out, results_path, NAME, args, (
+            "loss", "packing", "width", "critic_depth", "batch_size", "train_images", "seed", "quick", "samples"))
+        steps, train_seconds = trained["generator_steps"], trained["train_seconds"]
+    keras.utils.set_random_seed(args.seed)
     x_train, _ = zoo.data.load("mnist", "train")
     x_test, y_test = zoo.data.load("mnist", "test")
     classifier = zoo.load("mnistnet", compile=False)
@@ -96,12 +103,7 @@ def main(argv=None):
     print(f"real stacked test digits: {real_stats['modes']} modes, KL {real_stats['kl']:.4f} "
           f"(true labels: KL {real_stats['kl_true_labels']:.4f})", flush=True)
 
-    if args.standing_only:
-        model, trained = _common.load_trained(out, results_path)
-        for key in ("loss", "packing", "width", "critic_depth", "batch_size", "train_images", "seed"):
-            setattr(args, key, trained[key])
-        steps, train_seconds = trained["generator_steps"], trained["train_seconds"]
-    else:
+    if not args.standing_only:
         model = registry.dcgan_builder(args.loss, width=args.width, channels=3, packing=args.packing,
                                        critic_depth=args.critic_depth)()
         model.compile(jit_compile=_common.jit_compile())
@@ -114,8 +116,11 @@ def main(argv=None):
         train_seconds = clock.seconds
         steps = int(model.optimizer["generator"].iterations.numpy())
 
-    standing = _common.set_standing_statistics(
-        model, args, lambda: mode_statistics(model.sample(args.samples, seed=args.seed), classifier)[0])
+    def measure():
+        stats = mode_statistics(model.sample(args.samples, seed=args.seed), classifier)[0]
+        return {"modes_covered": stats["modes"], "mode_kl": stats["kl"]}
+
+    standing = _common.set_standing_statistics(model, args, measure)
     fake = model.sample(args.samples, seed=args.seed)
     stats, counts = mode_statistics(fake, classifier)
     print(f"{NAME} ({args.loss}, packing {args.packing}, {steps} generator steps, {train_seconds:.0f} s): "
@@ -135,7 +140,7 @@ def main(argv=None):
         real_reference={k: round(float(v), 4) for k, v in real_stats.items()},
         least_frequent_modes=[int(m) for m in np.argsort(counts)[:10]],
         most_frequent_modes={int(m): int(counts[m]) for m in np.argsort(counts)[::-1][:10]},
-        standing_statistics=standing)
+        samples=args.samples, standing_statistics=standing)
     if args.standing_only:  # the training's record, with the new measurements
         results = dict(trained, metrics={m["key"]: m["value"] for m in metrics}, **measured)
     else:
@@ -162,6 +167,7 @@ def main(argv=None):
         "intended_use": "Measuring mode collapse: sampling 28x28 RGB stacks of three digits.",
         "limitations": "Small DCGAN-style networks trained on a CPU budget; modes are read by mnistnet, whose "
                        "errors also miscount real data (see the real-data reference).",
+        **(_common.trained_metadata(trained) if args.standing_only else {}),
     })
     _common.write_json(results_path, results)
     print(f"wrote {out}, {results_path} and {picture}")

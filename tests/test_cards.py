@@ -185,6 +185,19 @@ def test_card_names_the_device_a_recipe_recorded():
     assert "on the jax backend (gpu: NVIDIA H100 80GB HBM3) with Keras" in card
 
 
+def test_card_says_who_set_standing_statistics_and_what_the_moving_averages_gave():
+    standing = {"batches": 500, "batch_size": 64, "seed": 1, "command": "python recipes/gan_mnist.py --standing-only",
+                "git_commit": "def456", "moving_average_metrics": {"fid_mnistnet": 7.8305}}
+    card = cards.render_card(sample(standing_statistics=standing))
+    assert ("Then `python recipes/gan_mnist.py --standing-only` (git commit `def456`) set the generator's BatchNorm "
+            "statistics to their averages over 500 batches of 64") in card
+    assert "with the training's moving averages they were fid_mnistnet 7.8305." in card
+    # Fine-tuning records only the settings.
+    card = cards.render_card(sample(standing_statistics={"batches": 200, "batch_size": 16, "seed": 1}))
+    assert "Then set the generator's BatchNorm statistics to their averages over 200 batches of 16" in card
+    assert "standing statistics" not in cards.render_card(SAMPLE)
+
+
 def test_card_names_its_parent_and_repository():
     card = cards.render_card(sample(parent="vae_base"), repo_id="me/my_vae")
 

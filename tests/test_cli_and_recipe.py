@@ -111,8 +111,10 @@ def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps
         assert data[key] == trained[key], key  # the training's provenance is kept
     standing = data["standing_statistics"]
     assert (standing["batches"], standing["batch_size"]) == (5, 64) and "--standing-only" in standing["command"]
+    assert standing["seed"] == trained["seed"] + 1  # codes apart from those the samples are measured on
     # Measured again with the moving averages: what the training run measured.
-    assert standing["moving_average_metrics"]["fid"] == pytest.approx(trained["metrics"]["fid_mnistnet"], rel=1e-3)
+    before = standing["moving_average_metrics"]
+    assert before["fid_mnistnet"] == pytest.approx(trained["metrics"]["fid_mnistnet"], rel=1e-3)
     assert data["metrics"]["fid_mnistnet"] != trained["metrics"]["fid_mnistnet"]
     model = zoo.load(out)
     assert not np.allclose(model.generator.get_layer("project_norm").moving_mean.numpy(), moving)
@@ -122,6 +124,14 @@ def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps
     again = subprocess.run([sys.executable, *common, "--standing-only"], capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "KERAS_BACKEND": keras.backend.backend()}, timeout=300)
     assert again.returncode != 0 and "already has standing statistics" in again.stderr
+
+    # A checkpoint and a results file of different runs are refused, in whichever order they differ.
+    recipe = load_recipe("gan_mnist")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**trained, "command": "python recipes/gan_mnist.py --loss ns --epochs 2"}))
+    args = recipe.parse_args(["--loss", "ns", "--standing-only"])
+    with pytest.raises(ValueError, match="are not one run of gan_ns_mnist"):
+        recipe._common.load_trained(out, other, "gan_ns_mnist", args, ("seed",))
 
 
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
@@ -173,7 +183,7 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
     assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
     assert (data["width"], data["critic_depth"]) == (16, 3)
     standing = data["standing_statistics"]  # set after training (20 batches in a quick run)
-    assert standing["batches"] == 20 and set(standing["moving_average_metrics"]) == {"modes", "kl"}
+    assert standing["batches"] == 20 and set(standing["moving_average_metrics"]) == {"modes_covered", "mode_kl"}
     assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-4  # results keep 4 decimals; one mode: log 1000
     # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
     assert data["real_reference"]["modes"] > 800

@@ -121,3 +121,6 @@ def test_a_gan_fine_tunes_and_keeps_its_last_epoch(image_folder, tmp_path):
     assert not np.allclose(tuned.sample(2, seed=0), gan.sample(2, seed=0))
     keys = {m["key"] for m in tuned.zoo_metadata["metrics"]}
     assert {"critic_loss", "gradient_penalty", "generator_loss"} <= keys
+    # Its BatchNorm generator samples with standing statistics, recorded in the card's metadata.
+    assert tuned.zoo_metadata["standing_statistics"] == {"batches": 500, "batch_size": 16, "seed": 1}
+    assert "averages over 500 batches of 16" in (out / "README.md").read_text()

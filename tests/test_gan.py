@@ -323,7 +323,7 @@ def test_packing_gets_clear_errors():
 
 def test_standing_statistics_are_the_averages_of_training_mode_batch_statistics():
     model = image_gan("ns")
-    model.generator(np.zeros((2, 8), "float32"), training=True)  # moving averages move off their start
+    model.generator(np.ones((2, 8), "float32"), training=True)  # moving averages move off their start
     generator, norms = model.generator, model.generator_batchnorms
     assert [n.name for n in norms] == ["project_norm", "deconv_norm"]
     # The reference: each BatchNorm's input in training mode, batch by batch, from the same codes.
@@ -342,13 +342,41 @@ def test_standing_statistics_are_the_averages_of_training_mode_batch_statistics(
         np.testing.assert_allclose(norm.moving_variance.numpy(), var, rtol=1e-4, atol=1e-5)
     assert [n.momentum for n in norms] == momenta  # restored
     assert moved(trainable, generator.trainable_weights) == 0.0  # only the statistics change
-    with pytest.raises(ValueError, match="batches must be a positive integer"):
+    with pytest.raises(ValueError, match="batches must be an integer >= 1"):
         model.set_standing_statistics(batches=0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 2"):
+        model.set_standing_statistics(batch_size=1)
 
 
-def test_standing_statistics_leave_a_generator_without_batchnorm_alone():
-    model = image_gan("began")
-    model.generator = dcgan_generator(8, width=4, normalization=None, output="linear")
-    before = copies(model.generator.weights)
-    assert model.generator_batchnorms == [] and model.set_standing_statistics(batches=3) == 0
-    assert moved(before, model.generator.weights) == 0.0
+def test_standing_statistics_skip_frozen_batchnorms_and_undo_a_failed_run():
+    model = image_gan("ns")
+    model.generator(np.ones((2, 8), "float32"), training=True)
+    frozen = model.generator.get_layer("deconv_norm")
+    frozen.trainable = False  # normalizes with its moving averages in training too: nothing to set
+    variables = [v for name in ("project_norm", "deconv_norm") for v in (
+        model.generator.get_layer(name).moving_mean, model.generator.get_layer(name).moving_variance)]
+    statistics = copies(variables)
+    assert model.generator_batchnorms == [model.generator.get_layer("project_norm")]
+    assert model.set_standing_statistics(batches=3, batch_size=4) == 1
+    after = copies(variables)
+    kept = {id(v) for v in (frozen.moving_mean, frozen.moving_variance)}
+    for variable, before, now in zip(variables, statistics, after, strict=True):
+        assert np.array_equal(before, now) == (id(variable) in kept), variable.path
+
+    calls = []
+    real_call = model.generator.call
+
+    def fail_on_third_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("interrupted")
+        return real_call(*args, **kwargs)
+
+    model.generator.call = fail_on_third_batch
+    momentum = model.generator.get_layer("project_norm").momentum
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.set_standing_statistics(batches=5, batch_size=4)
+    model.generator.call = real_call
+    for before, variable in zip(after, variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), before)  # as they were before the failed run
+    assert model.generator.get_layer("project_norm").momentum == momentum

@@ -346,14 +346,16 @@ def _provenance(zoo, metadata):
     sentence += "."
     standing = zoo.get("standing_statistics")
     if standing:
-        by = f" `{standing['command']}` (git commit `{standing['git_commit']}`)" if standing.get("command") else ""
+        by = f" `{standing['command']}`" if standing.get("command") else ""
+        if standing.get("git_commit"):
+            by += f" (git commit `{standing['git_commit']}`)"
         sentence += (f" Then{by} set the generator's BatchNorm statistics to their averages over "
                      f"{standing['batches']} batches of {standing['batch_size']} (standing statistics, "
                      "`GAN.set_standing_statistics`)")
         before = standing.get("moving_average_metrics")
         if before:
-            sentence += "; with the training's moving averages it measured " + ", ".join(
-                f"{key} {_format_value(value)}" for key, value in before.items())
+            sentence += (" and measured the numbers above; with the training's moving averages they were "
+                         + ", ".join(f"{key} {_format_value(value)}" for key, value in before.items()))
         sentence += "."
     if zoo.get("results_file"):
         sentence += f" Raw results: `{zoo['results_file']}`."

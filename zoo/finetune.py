@@ -20,11 +20,15 @@ from zoo.data import from_folder
 
 
 def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=0.1, learning_rate=1e-4,
-             resize=False, revision=None, seed=0, overwrite=False, callbacks=(), command=None, verbose="auto"):
+             resize=False, revision=None, seed=0, overwrite=False, callbacks=(), command=None, verbose="auto",
+             standing_batches=500):
     """Fine-tune `model_ref` (name, folder or hf:// id) on the images in `data`; write `out`.
 
     `callbacks` are added after the backup and best-checkpoint callbacks;
     `command` is recorded in the metadata (the CLI passes its command line).
+    A GAN whose generator has BatchNorm then gets standing statistics over
+    `standing_batches` batches (`GAN.set_standing_statistics`), as the GAN
+    recipes do; 0 keeps the moving averages.
     """
     import zoo
 
@@ -68,10 +72,9 @@ def finetune(model_ref, data, out, *, epochs=5, batch_size=64, validation_split=
     seconds = round(time.time() - start, 1)
     model.load_weights(weights)
     standing = None
-    if getattr(model, "generator_batchnorms", None):  # a GAN samples with its final generator's statistics
-        batches = 200
-        model.set_standing_statistics(batches=batches, batch_size=batch_size, seed=seed)
-        standing = {"batches": batches, "batch_size": batch_size, "seed": seed}
+    if standing_batches and getattr(model, "generator_batchnorms", None):  # sample with the final statistics
+        model.set_standing_statistics(batches=standing_batches, batch_size=batch_size, seed=seed + 1)
+        standing = {"batches": standing_batches, "batch_size": batch_size, "seed": seed + 1}
     measured = model.evaluate(x_val if n_val else x_train, batch_size=batch_size, verbose=0, return_dict=True)
 
     parent = model.zoo_metadata

@@ -24,7 +24,7 @@ def write_atomic(path, data):
     return path
 
 
-CODE = ("zoo", "recipes", "benchmarks", "pyproject.toml")  # what a run's results depend on
+CODE = ("zoo", "recipes", "benchmarks", "pyproject.toml")  # the code a run executes
 
 
 def git_commit(root):
@@ -33,7 +33,8 @@ def git_commit(root):
     Dirty means changed or new files in the code (zoo/, recipes/,
     benchmarks/, pyproject.toml); what runs write (checkpoints/, results/,
     the cards) does not count, so a script of several recipe runs records the
-    commit it ran. `$ZOO_GIT_COMMIT` wins: a copy of the tree sent
+    commit it ran. Nor do the checkpoints a run reads (e.g. the classifiers
+    behind fid_mnistnet): a locally changed one is not flagged. `$ZOO_GIT_COMMIT` wins: a copy of the tree sent
     without .git (e.g. to a GPU machine) names its commit there. "unknown"
     outside a checkout. Take it when a run starts: a long run can outlast
     later commits.

@@ -345,7 +345,7 @@ class GAN(AdversarialModel):
         return [layer for layer in _layers(self.generator)
                 if isinstance(layer, layers.BatchNormalization) and layer.trainable]
 
-    def set_standing_statistics(self, batches=200, batch_size=64, seed=0):
+    def set_standing_statistics(self, batches=500, batch_size=64, seed=0):
         """Set the generator's BatchNorm moving statistics to their averages over `batches` fresh batches.
 
         "Standing statistics" (Brock, Donahue & Simonyan, "Large Scale GAN
@@ -357,14 +357,19 @@ class GAN(AdversarialModel):
         `batch_size` codes (the training batch size) and averaging each batch's
         mean and variance gives the statistics of the final generator:
         `dcgan_mnist`'s fid_mnistnet went from 7.83 to 5.90. Call it after
-        training; it changes nothing but the moving statistics. Returns how many
-        BatchNorm layers it set (0 for a generator without BatchNorm).
+        training, with a `seed` other than the one of the codes it will be
+        measured on; it changes nothing but the moving statistics (and leaves
+        them as they were if it fails). Returns how many BatchNorm layers it set
+        (0 for a generator without BatchNorm).
         """
-        for label, value in (("batches", batches), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{label} must be a positive integer; got {value!r}")
+        for label, value, least in (("batches", batches, 1), ("batch_size", batch_size, 2)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise ValueError(f"{label} must be an integer >= {least}"
+                                 + (" (a batch of one has no variance to average)" if least == 2 else "")
+                                 + f"; got {value!r}")
         norms = self.generator_batchnorms
         momenta = [norm.momentum for norm in norms]
+        saved = [(norm.moving_mean.numpy(), norm.moving_variance.numpy()) for norm in norms]
         rng = np.random.default_rng(seed)
         try:
             for i in range(int(batches) if norms else 0):
@@ -372,6 +377,11 @@ class GAN(AdversarialModel):
                     norm.momentum = i / (i + 1)
                 z = rng.standard_normal((int(batch_size), self.latent_dim)).astype("float32")
                 self.generator(z, training=True)
+        except BaseException:
+            for norm, (mean, variance) in zip(norms, saved):
+                norm.moving_mean.assign(mean)
+                norm.moving_variance.assign(variance)
+            raise
         finally:
             for norm, momentum in zip(norms, momenta):
                 norm.momentum = momentum
