@@ -91,7 +91,7 @@ def results_record(name, args, metrics, train_seconds, history, **extra):
     """The results JSON of a run: what it measured, on what, from which code and command."""
     return {
         "name": name,
-        "metrics": {m["key"]: m["value"] for m in metrics},
+        "metrics": _metric_values(metrics),
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "device": device(),
@@ -103,6 +103,10 @@ def results_record(name, args, metrics, train_seconds, history, **extra):
         "history": None if history is None else {k: [round(float(v), 4) for v in vs] for k, vs in history.items()},
         **extra,
     }
+
+
+def _metric_values(metrics):
+    return {m["key"]: m["value"] for m in metrics}
 
 
 def provenance(results, recipe):
@@ -188,6 +192,11 @@ def set_standing_statistics(model, args, measure):
             "batchnorm_layers": set_layers, "command": command_line(), "git_commit": COMMIT,
             "backend": keras.backend.backend(), "device": device(),
             "moving_average_metrics": {k: v if isinstance(v, int) else round(float(v), 4) for k, v in before.items()}}
+
+
+def rewritten_record(trained, metrics, **measured):
+    """`--standing-only`: the training run's results record, with this run's metrics and `measured`."""
+    return dict(trained, metrics=_metric_values(metrics), **measured)
 
 
 def trained_metadata(results):

@@ -90,14 +90,15 @@ def parse_args(argv=None):
     return args
 
 
-def evaluate(model, classifier, x_test, n, seed):
+def evaluate(model, classifier, fid_key, x_test, n, seed):
+    """`n` samples and their metrics, under the metric keys (`fid_key`: fid_mnistnet or fid_fashionnet)."""
     fake = model.sample(n, seed=seed)
     real = x_test[:n]
     real_features, fake_features = classifier.features(real), classifier.features(fake)
     precision, recall = precision_recall(real_features, fake_features, k=3)
     counts = np.bincount(classifier.predict_labels(fake), minlength=classifier.n_classes)
     return fake, {
-        "fid": float(frechet_distance(real_features, fake_features)),
+        fid_key: float(frechet_distance(real_features, fake_features)),
         "precision": float(precision),
         "recall": float(recall),
         "class_kl": float(kl_to_uniform(counts)),
@@ -129,17 +130,16 @@ def main(argv=None):
     args.loss = model.gan_loss
     n = min(args.samples, len(x_test))
     fid_key = f"fid_{classifier_name}"
-    keys = {"fid": fid_key, "precision": "precision", "recall": "recall", "class_kl": "class_kl"}
-    standing = _common.set_standing_statistics(model, args, lambda: {
-        keys[k]: v for k, v in evaluate(model, classifier, x_test, n, args.seed)[1].items()})
-    fake, measured = evaluate(model, classifier, x_test, n, args.seed)
+    standing = _common.set_standing_statistics(
+        model, args, lambda: evaluate(model, classifier, fid_key, x_test, n, args.seed)[1])
+    fake, measured = evaluate(model, classifier, fid_key, x_test, n, args.seed)
     picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
     print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in measured.items()))
 
     split = f"{n} samples vs as many {args.dataset} test images"
     metrics = [
         {"key": fid_key, "name": f"{fid_key} (Frechet distance of {classifier_name} features)",
-         "value": round(measured["fid"], 4), "lower_is_better": True,
+         "value": round(measured[fid_key], 4), "lower_is_better": True,
          "reference": f"real-vs-real floor: see {classifier_name}", "split": split},
         {"key": "precision", "name": "Precision (k=3)", "value": round(measured["precision"], 4),
          "lower_is_better": False, "split": split},
@@ -149,7 +149,7 @@ def main(argv=None):
          "value": round(measured["class_kl"], 4), "lower_is_better": True, "split": split},
     ]
     if args.standing_only:  # the training's record, with the new measurements
-        results = dict(trained, metrics={m["key"]: m["value"] for m in metrics}, standing_statistics=standing)
+        results = _common.rewritten_record(trained, metrics, standing_statistics=standing)
     else:
         results = _common.results_record(
             name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,

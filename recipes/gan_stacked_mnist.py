@@ -142,7 +142,7 @@ def main(argv=None):
         most_frequent_modes={int(m): int(counts[m]) for m in np.argsort(counts)[::-1][:10]},
         samples=args.samples, standing_statistics=standing)
     if args.standing_only:  # the training's record, with the new measurements
-        results = dict(trained, metrics={m["key"]: m["value"] for m in metrics}, **measured)
+        results = _common.rewritten_record(trained, metrics, **measured)
     else:
         results = _common.results_record(
             NAME, args, metrics, train_seconds, history.history, loss=args.loss, packing=args.packing,

@@ -362,11 +362,14 @@ class GAN(AdversarialModel):
         them as they were if it fails). Returns how many BatchNorm layers it set
         (0 for a generator without BatchNorm).
         """
-        for label, value, least in (("batches", batches, 1), ("batch_size", batch_size, 2)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-                raise ValueError(f"{label} must be an integer >= {least}"
-                                 + (" (a batch of one has no variance to average)" if least == 2 else "")
-                                 + f"; got {value!r}")
+        def whole(value):
+            return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+        if not whole(batches) or batches < 1:
+            raise ValueError(f"batches must be an integer >= 1; got {batches!r}")
+        if not whole(batch_size) or batch_size < 2:
+            raise ValueError("batch_size must be an integer >= 2 (a batch of one has no variance to average); "
+                             f"got {batch_size!r}")
         norms = self.generator_batchnorms
         momenta = [norm.momentum for norm in norms]
         saved = [(norm.moving_mean.numpy(), norm.moving_variance.numpy()) for norm in norms]
