@@ -134,6 +134,26 @@ def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps
         recipe._common.load_trained(out, other, "gan_ns_mnist", args, ("seed",))
 
 
+def test_standing_statistics_options_and_runs_get_clear_errors(tmp_path, capsys):
+    recipe = load_recipe("gan_mnist")
+    for bad, message in [
+        (["--loss", "ns", "--standing-batches", "-1"], "--standing-batches must be >= 0"),
+        (["--loss", "ns", "--standing-only", "--standing-batches", "0"], "needs --standing-batches > 0"),
+    ]:
+        with pytest.raises(SystemExit):
+            recipe.parse_args(bad)
+        assert message in capsys.readouterr().err, bad
+    assert recipe.parse_args(["--loss", "ns", "--quick"]).standing_batches == 20  # capped in a quick run
+
+    args = recipe.parse_args(["--loss", "ns", "--standing-only"])
+    with pytest.raises(FileNotFoundError, match="do not exist; train it first"):
+        recipe._common.load_trained(tmp_path / "none", tmp_path / "none.json", "gan_ns_mnist", args, ())
+    # BEGAN's bundled generator has no BatchNorm: nothing to set.
+    with pytest.raises(ValueError, match="generator has no BatchNorm"):
+        recipe._common.load_trained(ROOT / "checkpoints" / "gan_began_mnist", ROOT / "results" / "gan_began_mnist.json",
+                                    "gan_began_mnist", args, ())
+
+
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
     recipe = load_recipe("gan_mnist")
     assert recipe.parse_args(["--name", "dcgan_mnist"]).name == "dcgan_mnist"
