@@ -14,6 +14,7 @@ The full run writes benchmarks/results/<name>.{json,md,png} (name: cpu or gpu);
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -29,6 +30,7 @@ import _bench
 import report
 
 HERE = Path(__file__).resolve().parent
+HAVE_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None  # a GPU image may have only JAX, torch
 MAIN_BATCHES = {"vae": (128,), "wgan_gp": (64,), "cyclegan": (1, 8), "translation": (32,)}
 # --quick's timeout per measurement and the seconds its budget grows by, where a model needs more: a translation
 # step takes about a second on 2 CPU cores, and each of its workers first learns the Multi30k vocabulary.
@@ -70,7 +72,9 @@ def parse_args(argv=None):
     parser.add_argument("--models", default=None, help="comma-separated; default vae,wgan_gp,cyclegan,translation "
                                                        "(--quick: vae,wgan_gp)")
     parser.add_argument("--implementations", default=None, help="comma-separated subset of zoo,keras_io,torch,jax")
-    parser.add_argument("--backends", default="tensorflow,jax,torch", help="Keras backends for the zoo")
+    parser.add_argument("--backends", default=None,
+                        help="Keras backends for the zoo (default: tensorflow,jax,torch; jax,torch where "
+                             "TensorFlow is not installed)")
     parser.add_argument("--no-scaling", action="store_true", help="skip batch sizes 32..512")
     parser.add_argument("--no-options", action="store_true", help="skip the speed options")
     parser.add_argument("--reps", type=int, default=None)
@@ -106,6 +110,7 @@ def parse_args(argv=None):
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     args.models = (args.models or "vae,wgan_gp,cyclegan,translation").split(",")
+    args.backends = args.backends or ("tensorflow,jax,torch" if HAVE_TENSORFLOW else "jax,torch")
     unknown = set(args.models) - set(_bench.MODELS)
     if unknown:
         parser.error(f"unknown models {sorted(unknown)}; known: {sorted(_bench.MODELS)}")
@@ -145,7 +150,8 @@ def jobs(args):
             for impl, backend in pairs:
                 if impl == "zoo":
                     for variant, extra in OPTIONS[backend]:
-                        add("options", variant, model, batch, impl, backend, extra)
+                        if variant != "tf.data prefetch" or HAVE_TENSORFLOW:
+                            add("options", variant, model, batch, impl, backend, extra)
                 if impl == "keras_io":
                     add("options", "jit_compile=True", model, batch, impl, backend, ["--jit-compile", "true"])
                 if args.device == "gpu" and impl != "jax":
@@ -184,9 +190,14 @@ def run_job(job, timeout, skip=None):
 
 
 def missing(models):
-    """Why some measurements are absent: models the zoo lacks, implementations a model lacks."""
-    return list(_bench.MISSING_MODELS.values()) + [
+    """Why some measurements are absent: models the zoo lacks, implementations a model lacks, options this
+    machine cannot run."""
+    reasons = list(_bench.MISSING_MODELS.values()) + [
         reason for (impl, model), reason in _bench.MISSING_PAIRS.items() if model in models]
+    if not HAVE_TENSORFLOW:
+        reasons.append("TensorFlow is not installed here: no zoo on TensorFlow, no keras-io step, no tf.data "
+                       "prefetch option")
+    return reasons
 
 
 def check_parameters(records):
