@@ -77,6 +77,9 @@ def parse_args(argv=None):
                              "TensorFlow is not installed)")
     parser.add_argument("--no-scaling", action="store_true", help="skip batch sizes 32..512")
     parser.add_argument("--no-options", action="store_true", help="skip the speed options")
+    parser.add_argument("--variants", default=None,
+                        help="comma-separated: only these variants, e.g. default,steps_per_execution=8 "
+                             "(default: all)")
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--rep-seconds", type=float, default=None)
     parser.add_argument("--warmup", type=int, default=None, help="minimum warm-up steps (more until steady)")
@@ -125,6 +128,8 @@ def jobs(args):
     out = []
 
     def add(group, variant, model, batch, impl, backend, extra=()):
+        if args.variants and variant not in args.variants.split(","):
+            return
         argv = ["--impl", impl, "--model", model, "--batch-size", str(batch), "--device", args.device,
                 "--reps", str(args.reps), "--warmup", str(args.warmup), "--warmup-seconds", str(args.warmup_seconds)]
         argv += ["--backend", backend] if impl == "zoo" else []
@@ -216,10 +221,13 @@ def key(record):
 
 def merged(path, records):
     """`records` plus the measurements of the results file at `path` that they do not repeat, each stamped with
-    the commit and date of the run that made it."""
+    the commit and date of the run that made it. A measurement that failed or was skipped this time does not
+    replace one that succeeded before."""
     if not path.exists():
         return records
     earlier = json.loads(path.read_text())
+    succeeded = {key(r) for r in earlier.get("records", []) if "error" not in r}
+    records = [r for r in records if "error" not in r or key(r) not in succeeded]
     new = {key(r) for r in records}
     kept = [{"commit": earlier.get("commit"), "created": earlier.get("created"), **r}
             for r in earlier.get("records", []) if key(r) not in new]

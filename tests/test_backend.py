@@ -94,3 +94,68 @@ def test_portable_step_marks_steps_once():
 
     assert Child.train_step._zoo_portable
     assert SingleLossModel.train_step._zoo_portable
+
+
+torch_only = pytest.mark.skipif(backend.name() != "torch", reason="patches of Keras' torch backend")
+
+
+def _keras_draws(generator, draws, use_keras):
+    """`draws` normal samples from `generator`, through the zoo's host seeds or Keras' own seed function."""
+    from keras.src.backend.torch import random as keras_random
+
+    from zoo.backend import torch_backend
+
+    patched = keras_random.torch_seed_generator
+    if use_keras:
+        keras_random.torch_seed_generator = torch_backend.KERAS_SEED_GENERATOR
+    try:
+        return [ops.convert_to_numpy(keras.random.normal((5,), seed=generator)) for _ in range(draws)]
+    finally:
+        keras_random.torch_seed_generator = patched
+
+
+@torch_only
+def test_torch_host_seeds_draw_what_keras_draws():
+    ours, theirs = keras.random.SeedGenerator(123), keras.random.SeedGenerator(123)
+    np.testing.assert_array_equal(_keras_draws(ours, 3, False), _keras_draws(theirs, 3, True))
+    np.testing.assert_array_equal(ops.convert_to_numpy(ours.state), [123, 3])
+    np.testing.assert_array_equal(ops.convert_to_numpy(ours.state), ops.convert_to_numpy(theirs.state))
+    # a state set from outside (as a checkpoint load does) is read again, not the host copy used
+    for generator in (ours, theirs):
+        generator.state.assign(np.array([7, 2**31 - 1], dtype="int32"))  # the counter wraps next, as int32 does
+    np.testing.assert_array_equal(_keras_draws(ours, 2, False), _keras_draws(theirs, 2, True))
+    np.testing.assert_array_equal(ops.convert_to_numpy(ours.state), ops.convert_to_numpy(theirs.state))
+    assert not np.array_equal(*_keras_draws(ours, 2, False))
+
+
+@torch_only
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_torch_adam_update_is_keras_adam(amsgrad):
+    from keras.src.backend.torch.optimizers import torch_adam
+
+    from zoo.backend import torch_backend
+
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(3,)).astype("float32")]
+    grads = [[rng.normal(size=w.shape).astype("float32") for w in start] for _ in range(3)]
+    results = []
+    for step in (torch_backend._adam_update_step, torch_backend.KERAS_ADAM_STEP):
+        variables = [keras.Variable(w) for w in start]
+        # a large epsilon, so that where it sits in the formula shows
+        optimizer = keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5),
+                                          epsilon=0.1, amsgrad=amsgrad, clipnorm=1.0)
+        optimizer.build(variables)
+        patched = torch_adam.Adam._parallel_update_step
+        torch_adam.Adam._parallel_update_step = step
+        try:
+            for g in grads:
+                optimizer.apply([ops.convert_to_tensor(x) for x in g], variables)
+            optimizer.iterations.assign(0)  # as a checkpoint load would: the step count is read again
+            optimizer.apply([ops.convert_to_tensor(x) for x in grads[0]], variables)
+        finally:
+            torch_adam.Adam._parallel_update_step = patched
+        results.append([ops.convert_to_numpy(v) for v in variables])
+    for ours, keras_own, first in zip(*results, start):
+        # Keras works out 1 - beta_2^t in float32 (1e-5 relative error), the fused kernel in double
+        np.testing.assert_allclose(ours, keras_own, rtol=0, atol=1e-5)
+        assert not np.allclose(ours, first)

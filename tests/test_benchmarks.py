@@ -357,6 +357,11 @@ def test_merge_keeps_the_earlier_measurements_it_does_not_repeat_with_their_comm
     assert [(r["model"], r["impl"], r["fit"]["steps_per_s"], r["commit"]) for r in records] == [
         ("vae", "zoo", 1.0, "aaa1111"), ("vae", "torch", 2.0, "aaa1111"), ("wgan_gp", "zoo", 5.0, "bbb2222")]
     assert run.merged(tmp_path / "absent.json", new) == new
+    # a measurement that failed (or was skipped) this time keeps the earlier success; a new failure is kept
+    failed = [record("vae", "zoo", 0.0, error="skipped: the run's --budget of 60 s was spent"),
+              record("cyclegan", "zoo", 0.0, error="timed out after 60 s")]
+    assert [(r["model"], r.get("error", "")[:7]) for r in run.merged(path, failed)] == [
+        ("vae", ""), ("vae", ""), ("wgan_gp", ""), ("cyclegan", "timed o")]
     text = " ".join(report.merged_from({"commit": "bbb2222", "records": records}))
     assert "2 measurements at commit `aaa1111`, day 1" in text
 

@@ -5,6 +5,8 @@ accumulated in `.grad`: two optimizers (generator, critic) never see each
 other's gradients. Steps run eagerly (torch.compile fails on double backward).
 """
 
+import math
+
 import torch
 from keras import tree
 
@@ -46,3 +48,114 @@ def portable_step(step):
     # Keras' trainer on this backend already calls `step(self, data)`.
     step._zoo_portable = True
     return step
+
+
+# Speed: Keras' torch backend, made to keep its numbers without waiting on the GPU -------------------------
+#
+# Both patches below compute what Keras computes (the same seeds, the same Adam formula); they only change
+# how. They are installed once, when the zoo's torch backend is imported.
+
+
+class _HostCopies:
+    """Values of small device tensors (seed states, step counters) kept on the host.
+
+    Reading a GPU tensor's value from Python (`int(t)`) waits for every queued
+    kernel. Where the zoo can know the value (it made the last change), it
+    keeps it beside the tensor and its version counter; a tensor changed by
+    anything else (a checkpoint loaded, a state assigned) is read again, once.
+    """
+
+    def __init__(self):
+        import weakref
+
+        self._known = weakref.WeakKeyDictionary()  # owner -> (tensor, tensor's _version, value)
+
+    def get(self, owner, tensor):
+        known = self._known.get(owner)
+        if known is not None and known[0] is tensor and known[1] == tensor._version:
+            return known[2]
+        return tensor.tolist()
+
+    def put(self, owner, tensor, value, changes_to_come=0):
+        """`value` is `tensor`'s once `changes_to_come` more in-place changes (already decided) are made."""
+        self._known[owner] = (tensor, tensor._version + changes_to_come, value)
+
+
+_HOST = _HostCopies()
+
+
+def _int32(value):
+    """`value` wrapped to a signed 32-bit integer, as Keras' int32 seed tensors wrap."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def _seed_generator(seed):
+    """Keras' `torch_seed_generator` (keras/src/backend/torch/random.py) without reading the state's tensor.
+
+    Keras reads each seed from its `SeedGenerator`'s state with `int()`: a
+    WGAN-GP step (eleven draws) waited for the GPU eleven times. The device
+    state still advances as Keras advances it, so the seeds, the draws and the
+    checkpointed state are Keras' own.
+    """
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+    from keras.src.backend.torch.core import get_device
+    from keras.src.random.seed_generator import SeedGenerator
+
+    if not isinstance(seed, SeedGenerator) or in_stateless_scope() or get_device() == "meta":
+        return KERAS_SEED_GENERATOR(seed)  # integer seeds (no read), the global generator, symbolic builds
+    first, second = _HOST.get(seed, seed.state.value)
+    seed.next()  # [a, b] -> [a, b + 1] on the device
+    _HOST.put(seed, seed.state.value, [first, _int32(second + 1)])
+    generator = torch.Generator(device=get_device())
+    generator.manual_seed(_int32(first + second) & 0xFFFFFFFF)  # Keras' int(first + second), int32
+    return generator
+
+
+def _adam_update_step(self, grads, variables, learning_rate):
+    """Keras' torch Adam update (keras/src/backend/torch/optimizers/torch_adam.py) as one fused kernel.
+
+    Keras: variable -= alpha * m / (sqrt(v) + epsilon), alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), in
+    ten passes over the parameters. `torch._fused_adam_` puts epsilon inside the bias correction,
+    m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon'), so it is given epsilon' = epsilon / sqrt(1 - beta_2^t):
+    the same update. t comes from the host (`_HostCopies`). Parameters of mixed devices or dtypes, or
+    hyper-parameters that are not numbers, take Keras' own step.
+    """
+    params = [v.value for v in variables]
+    settings = (self.beta_1, self.beta_2, self.epsilon)
+    if (len({(p.device, p.dtype) for p in params}) != 1 or not params[0].is_floating_point()
+            or not all(isinstance(x, (int, float)) for x in settings)
+            or any(g.device != params[0].device or g.dtype != params[0].dtype for g in grads)):
+        return KERAS_ADAM_STEP(self, grads, variables, learning_rate)
+    index = [self._get_variable_index(variable) for variable in variables]
+    iterations = self.iterations.value
+    step = int(_HOST.get(self, iterations)) + 1
+    _HOST.put(self, iterations, step, changes_to_come=1)  # Keras' apply() adds 1 after this update
+    if isinstance(learning_rate, torch.Tensor):
+        learning_rate = learning_rate.to(params[0].device, params[0].dtype)
+    counts = [torch.tensor(float(step), device=params[0].device)] * len(params)
+    torch._fused_adam_(
+        params, list(grads), [self._momentums[i].value for i in index],
+        [self._velocities[i].value for i in index],
+        [self._velocity_hats[i].value for i in index] if self.amsgrad else [], counts,
+        lr=learning_rate, beta1=self.beta_1, beta2=self.beta_2, weight_decay=0.0,
+        eps=self.epsilon / math.sqrt(1 - self.beta_2**step), amsgrad=self.amsgrad, maximize=False)
+
+
+KERAS_SEED_GENERATOR = None  # Keras' own functions, for the fallbacks and the tests that compare with them
+KERAS_ADAM_STEP = None
+
+
+def _install():
+    global KERAS_SEED_GENERATOR, KERAS_ADAM_STEP
+    from keras.src.backend.torch import random as keras_random
+    from keras.src.backend.torch.optimizers import torch_adam
+
+    if KERAS_SEED_GENERATOR is None:
+        KERAS_SEED_GENERATOR = keras_random.torch_seed_generator
+        KERAS_ADAM_STEP = torch_adam.Adam._parallel_update_step
+        # dynamo.disable as Keras' own: torch.compile cannot trace torch.Generator
+        keras_random.torch_seed_generator = torch._dynamo.disable(_seed_generator)
+        torch_adam.Adam._parallel_update_step = _adam_update_step
+
+
+_install()
