@@ -130,8 +130,17 @@ def test_torch_host_seeds_draw_what_keras_draws():
 
 @torch_only
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_torch_adam_update_is_keras_adam(amsgrad):
+def test_torch_adam_update_is_keras_adam(amsgrad, monkeypatch):
+    import torch
     from keras.src.backend.torch.optimizers import torch_adam
+
+    fused = torch._fused_adam_
+
+    def as_on_cuda(params, grads, *args, **kwargs):  # the CPU kernel does not check what the CUDA one refuses
+        assert all(g.stride() == p.stride() for g, p in zip(grads, params)), "strides differ"
+        return fused(params, grads, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "_fused_adam_", as_on_cuda)
 
     from zoo.backend import torch_backend
 
@@ -149,7 +158,10 @@ def test_torch_adam_update_is_keras_adam(amsgrad):
         torch_adam.Adam._parallel_update_step = step
         try:
             for g in grads:
-                optimizer.apply([ops.convert_to_tensor(x) for x in g], variables)
+                # the first gradient with other strides than its variable (a CUDA fused kernel refuses those)
+                tensors = [ops.convert_to_tensor(x) for x in g]
+                tensors[0] = tensors[0].T.contiguous().T
+                optimizer.apply(tensors, variables)
             optimizer.iterations.assign(0)  # as a checkpoint load would: the step count is read again
             optimizer.apply([ops.convert_to_tensor(x) for x in grads[0]], variables)
         finally:

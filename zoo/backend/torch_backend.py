@@ -126,6 +126,8 @@ def _adam_update_step(self, grads, variables, learning_rate):
             or not all(isinstance(x, (int, float)) for x in settings)
             or any(g.device != params[0].device or g.dtype != params[0].dtype for g in grads)):
         return KERAS_ADAM_STEP(self, grads, variables, learning_rate)
+    # the fused kernel wants each gradient laid out as its parameter (autograd may give other strides)
+    grads = [g if g.stride() == p.stride() else torch.empty_like(p).copy_(g) for g, p in zip(grads, params)]
     index = [self._get_variable_index(variable) for variable in variables]
     iterations = self.iterations.value
     step = int(_HOST.get(self, iterations)) + 1
@@ -134,7 +136,7 @@ def _adam_update_step(self, grads, variables, learning_rate):
         learning_rate = learning_rate.to(params[0].device, params[0].dtype)
     counts = [torch.tensor(float(step), device=params[0].device)] * len(params)
     torch._fused_adam_(
-        params, list(grads), [self._momentums[i].value for i in index],
+        params, grads, [self._momentums[i].value for i in index],
         [self._velocities[i].value for i in index],
         [self._velocity_hats[i].value for i in index] if self.amsgrad else [], counts,
         lr=learning_rate, beta1=self.beta_1, beta2=self.beta_2, weight_decay=0.0,
