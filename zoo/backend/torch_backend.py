@@ -134,7 +134,8 @@ def _adam_update_step(self, grads, variables, learning_rate):
     _HOST.put(self, iterations, step, changes_to_come=1)  # Keras' apply() adds 1 after this update
     if isinstance(learning_rate, torch.Tensor):
         learning_rate = learning_rate.to(params[0].device, params[0].dtype)
-    counts = [torch.tensor(float(step), device=params[0].device)] * len(params)
+    # a fill on the device: torch.tensor(step, device=...) would copy from the host and wait for the GPU
+    counts = [torch.full((), float(step), device=params[0].device)] * len(params)
     torch._fused_adam_(
         params, grads, [self._momentums[i].value for i in index],
         [self._velocities[i].value for i in index],
