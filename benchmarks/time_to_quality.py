@@ -447,6 +447,15 @@ def _f(value, digits=2):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _speedup(value):
+    """Two decimals, or four where two would round a speed-up to the target from either side (1.4998 is not
+    1.50: the target is not met)."""
+    if value is None:
+        return "-"
+    close = round(value, 2) == SPEEDUP_TARGET and value != SPEEDUP_TARGET
+    return _f(value, 4 if close else 2)
+
+
 def _point(point, digits=2):
     return "-" if point is None else f"{_f(point[2], digits)} ({point[0]:.0f} s)"
 
@@ -493,7 +502,7 @@ def markdown(summary):
             speedup = row.get("speedup")
             mark = "" if speedup is None or row["impl"] == "torch" else (
                 " ok" if speedup >= SPEEDUP_TARGET else " **below**")
-            cells += [_seconds(row.get("to_reference")), _f(speedup) + mark if row["impl"] != "torch" else "(itself)"]
+            cells += [_seconds(row.get("to_reference")), _speedup(speedup) + mark if row["impl"] != "torch" else "(itself)"]
         if quality["target"] is not None:
             cells.append(_seconds(row.get("to_target")))
         if nll:
@@ -538,7 +547,7 @@ def _verdicts(summary):
             best, who = max(speedups)
             verdict = "met" if best >= SPEEDUP_TARGET else "not met"
             lines.append(f"- Target: the zoo reaches the PyTorch loop's final quality at least {SPEEDUP_TARGET}x "
-                         f"sooner on its best backend: **{verdict}** ({who}: {best:.2f}x).")
+                         f"sooner on its best backend: **{verdict}** ({who}: {_speedup(best)}x).")
         elif zoo_rows:
             lines.append("- Target: the zoo reaches the PyTorch loop's final quality at least "
                          f"{SPEEDUP_TARGET}x sooner: **not met** (no zoo run reached it).")

@@ -374,6 +374,9 @@ def test_rates_report_the_median_and_spread(bench):
 
 def test_time_to_quality_summary_reads_the_curves(bench):
     ttq = _load("time_to_quality")
+    # a speed-up a hair under the target is not printed as the target
+    assert (ttq._speedup(1.4998), ttq._speedup(1.5), ttq._speedup(1.32), ttq._speedup(None)) == (
+        "1.4998", "1.50", "1.32", "-")
     assert ttq.marks(4, 20) == [20.0 * i for i in range(1, 13)]
     assert ttq.marks(5, 90) == [90.0, 180.0, 240.0, 270.0, 300.0]  # the 4-minute mark is always measured
     torch_run = {"impl": "torch", "backend": "torch", "label": "PyTorch loop",

@@ -35,6 +35,14 @@ def test_git_commit_names_the_commit_and_marks_changed_code_dirty(checkout, monk
     head = git(checkout, "rev-parse", "--short", "HEAD")
     (checkout / "results" / "run.json").write_text('{"rewritten": true}\n')  # what a run writes: not code
     assert git_commit(checkout) == head
+    (checkout / "benchmarks" / "results").mkdir(parents=True)  # nor a benchmark's results, nor markdown
+    (checkout / "benchmarks" / "results" / "cpu.json").write_text("{}\n")
+    (checkout / "benchmarks" / "README.md").write_text("# how to run\n")
+    (checkout / "zoo" / "NOTES.md").write_text("a note\n")
+    assert git_commit(checkout) == head
+    (checkout / "benchmarks" / "run.py").write_text("z = 3\n")  # a benchmark's code is code
+    assert git_commit(checkout) == head + "-dirty"
+    (checkout / "benchmarks" / "run.py").unlink()
     (checkout / "zoo" / "new.py").write_text("y = 2\n")  # new code: what ran is not the commit
     assert git_commit(checkout) == head + "-dirty"
     (checkout / "zoo" / "new.py").unlink()

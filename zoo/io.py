@@ -25,6 +25,9 @@ def write_atomic(path, data):
 
 
 CODE = ("zoo", "recipes", "benchmarks", "pyproject.toml")  # the code a run executes
+# inside it, what runs write and what people read: a benchmark that rewrites its results file, or a README
+# edited while a run goes on, leaves the code it ran unchanged
+NOT_CODE = (":(exclude)benchmarks/results", ":(exclude,glob)**/*.md")
 
 
 def git_commit(root):
@@ -32,8 +35,8 @@ def git_commit(root):
 
     Dirty means changed or new files in the code (zoo/, recipes/,
     benchmarks/, pyproject.toml); what runs write (checkpoints/, results/,
-    the cards) does not count, so a script of several recipe runs records the
-    commit it ran. Nor do the checkpoints a run reads (e.g. the classifiers
+    benchmarks/results/, the cards) and markdown do not count, so a script of
+    several runs records the commit it ran. Nor do the checkpoints a run reads (e.g. the classifiers
     behind fid_mnistnet): a locally changed one is not flagged.
     `$ZOO_GIT_COMMIT` wins: a copy of the tree sent without .git (e.g. to a
     GPU machine) names its commit there. "unknown" outside a checkout. Take it when a run starts: a long run can outlast
@@ -46,7 +49,7 @@ def git_commit(root):
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
-        dirty = git("status", "--porcelain", "--untracked-files=normal", "--", *CODE)
+        dirty = git("status", "--porcelain", "--untracked-files=normal", "--", *CODE, *NOT_CODE)
         return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
