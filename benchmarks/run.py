@@ -117,6 +117,10 @@ def parse_args(argv=None):
     unknown = set(args.models) - set(_bench.MODELS)
     if unknown:
         parser.error(f"unknown models {sorted(unknown)}; known: {sorted(_bench.MODELS)}")
+    known = {"default", "mixed_bfloat16", "jit_compile=True"} | {v for options in OPTIONS.values() for v, _ in options}
+    unknown = set((args.variants or "default").split(",")) - known
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; known: {sorted(known)}")
     return args
 
 

@@ -299,6 +299,16 @@ def test_keras_io_has_no_translation_step_and_run_skips_it():
     assert any("keras-io" in reason for reason in run.missing(args.models))
 
 
+def test_run_variants_pick_measurements_and_an_unknown_one_is_refused(capsys):
+    run = _load("run")
+    args = run.parse_args(["--models", "vae", "--no-scaling", "--variants", "steps_per_execution=8"])
+    assert {(job["variant"], value(job, "--backend")) for job in run.jobs(args)} == {
+        ("steps_per_execution=8", "tensorflow"), ("steps_per_execution=8", "jax")}
+    with pytest.raises(SystemExit):
+        run.parse_args(["--variants", "default,steps_per_execution=4"])
+    assert "unknown variants ['steps_per_execution=4']" in capsys.readouterr().err
+
+
 def value(job, flag):
     argv = job["argv"]
     return argv[argv.index(flag) + 1] if flag in argv else None

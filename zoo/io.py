@@ -36,11 +36,11 @@ def git_commit(root):
     Dirty means changed or new files in the code (zoo/, recipes/,
     benchmarks/, pyproject.toml); what runs write (checkpoints/, results/,
     benchmarks/results/, the cards) and markdown do not count, so a script of
-    several runs records the commit it ran. Nor do the checkpoints a run reads (e.g. the classifiers
-    behind fid_mnistnet): a locally changed one is not flagged.
-    `$ZOO_GIT_COMMIT` wins: a copy of the tree sent without .git (e.g. to a
-    GPU machine) names its commit there. "unknown" outside a checkout. Take it when a run starts: a long run can outlast
-    later commits.
+    several runs records the commit it ran. Nor do the checkpoints a run reads
+    (e.g. the classifiers behind fid_mnistnet): a locally changed one is not
+    flagged. `$ZOO_GIT_COMMIT` wins: a copy of the tree sent without .git
+    (e.g. to a GPU machine) names its commit there. "unknown" outside a
+    checkout. Take it when a run starts: a long run can outlast later commits.
     """
     if os.environ.get("ZOO_GIT_COMMIT"):
         return os.environ["ZOO_GIT_COMMIT"]
