@@ -171,3 +171,118 @@ def test_torch_adam_update_is_keras_adam(amsgrad, monkeypatch):
         # Keras works out 1 - beta_2^t in float32 (1e-5 relative error), the fused kernel in double
         np.testing.assert_allclose(ours, keras_own, rtol=0, atol=1e-5)
         assert not np.allclose(ours, first)
+
+
+def _call_and_grads(layer, inputs, **kwargs):
+    """`layer(inputs, **kwargs)` flattened to numpy, and the gradients of a weighted sum of it w.r.t. the
+    inputs and the layer's weights."""
+    import torch
+
+    x = torch.tensor(inputs, requires_grad=True)
+    outputs = keras.tree.flatten(layer(x, **kwargs))
+    total = sum(torch.sum(o * torch.linspace(-1.0, 2.0, o.numel()).reshape(o.shape)) for o in outputs)
+    tensors = [x] + [w.value for w in layer.trainable_weights]
+    grads = torch.autograd.grad(total, tensors, allow_unused=True)
+    return [o.detach().numpy() for o in outputs], [g.numpy() for g in grads if g is not None]
+
+
+def _same_as_keras(layer, method, keras_method, inputs, **kwargs):
+    """`layer`'s outputs and gradients through the zoo's method and through Keras' own agree."""
+    cls = type(layer) if method != "inner_loop" else type(getattr(layer, "forward_layer", layer))
+    ours = _call_and_grads(layer, inputs, **kwargs)
+    patched = getattr(cls, method)
+    setattr(cls, method, keras_method)
+    try:
+        theirs = _call_and_grads(layer, inputs, **kwargs)
+    finally:
+        setattr(cls, method, patched)
+    assert getattr(cls, method) is patched is not keras_method
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert len(ours[1]) == len(theirs[1]) == 1 + len(layer.trainable_weights)
+    return ours[0]
+
+
+@torch_only
+@pytest.mark.parametrize("groups, axis, center, shape", [(-1, -1, True, (2, 5, 6, 8)), (2, -1, False, (3, 7, 4)),
+                                                         (4, 1, True, (2, 8, 3, 3))])
+def test_torch_group_norm_is_keras_group_norm(groups, axis, center, shape):
+    from zoo.backend import torch_layers
+
+    layer = keras.layers.GroupNormalization(groups=groups, axis=axis, center=center, epsilon=1e-3)
+    layer.build(shape)
+    rng = np.random.default_rng(1)
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    inputs = rng.normal(size=shape).astype("float32") * 3 + 1
+    _same_as_keras(layer, "call", torch_layers.KERAS_GROUP_NORM_CALL, inputs)
+
+
+def _padded_mask(lengths, steps):
+    return np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+
+
+@torch_only
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+@pytest.mark.parametrize("lengths", [None, (6, 3, 1, 0), (6, 6, 6, 6)])
+def test_torch_gru_is_keras_gru(go_backwards, zero_output_for_mask, lengths):
+    import torch
+
+    from zoo.backend import torch_layers
+
+    rng = np.random.default_rng(2)
+    layer = keras.layers.GRU(5, return_sequences=True, return_state=True, go_backwards=go_backwards,
+                             zero_output_for_mask=zero_output_for_mask)
+    layer.build((None, 6, 3))
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    inputs = rng.normal(size=(4, 6, 3)).astype("float32")
+    mask = None if lengths is None else torch.tensor(_padded_mask(lengths, 6))
+    state = torch.tensor(rng.normal(size=(4, 5)).astype("float32"))
+    outputs = _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask,
+                             initial_state=[state])
+    if lengths is not None:  # the padding's outputs are what the zero_output_for_mask setting says
+        padded = ~_padded_mask(lengths, 6)[:, ::-1 if go_backwards else 1]
+        assert np.any(outputs[0][padded] != 0) == (not zero_output_for_mask and not go_backwards
+                                                    and lengths[0] != lengths[-1])
+
+
+@torch_only
+def test_torch_bidirectional_gru_with_padding_is_keras(monkeypatch):
+    """The translation encoder's case: both directions of a padded batch take torch's kernel."""
+    import torch
+
+    from zoo.backend import torch_layers
+
+    taken = []
+    fast = torch_layers._gru
+    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
+    rng = np.random.default_rng(3)
+    layer = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))
+    layer.build((None, 7, 3))
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    inputs = rng.normal(size=(3, 7, 3)).astype("float32")
+    mask = torch.tensor(_padded_mask((7, 4, 2), 7))
+    outputs = _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
+    assert len(taken) == 2 and all(result is not None for result in taken)
+    np.testing.assert_array_equal(outputs[0][~_padded_mask((7, 4, 2), 7)], 0.0)
+
+
+@torch_only
+def test_torch_gru_leaves_what_it_cannot_do_to_keras(monkeypatch):
+    import torch
+
+    from zoo.backend import torch_layers
+
+    taken = []
+    fast = torch_layers._gru
+    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
+    inputs = np.random.default_rng(4).normal(size=(2, 4, 3)).astype("float32")
+    gaps = torch.tensor([[True, False, True, False], [True, True, False, False]])  # not right-padded
+    for layer, mask in [(keras.layers.GRU(3, return_sequences=True), gaps),
+                        (keras.layers.GRU(3, activation="relu"), None),
+                        (keras.layers.GRU(3, reset_after=False), None),
+                        (keras.layers.GRU(3, use_cudnn=False), None)]:
+        layer.build((None, 4, 3))
+        _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
+    assert taken == [None]  # only the first reached the kernel, which gave it back

@@ -10,6 +10,7 @@ import math
 import torch
 from keras import tree
 
+from zoo.backend import torch_layers
 from zoo.backend.common import split_loss
 
 
@@ -53,7 +54,8 @@ def portable_step(step):
 # Speed: Keras' torch backend, made to keep its numbers without waiting on the GPU -------------------------
 #
 # Both patches below compute what Keras computes (the same seeds, the same Adam formula); they only change
-# how. They are installed once, when the zoo's torch backend is imported.
+# how. They are installed once, when the zoo's torch backend is imported, with torch_layers.py's two (group
+# normalization and the GRU through torch's kernels).
 
 
 class _HostCopies:
@@ -159,6 +161,7 @@ def _install():
         # dynamo.disable as Keras' own: torch.compile cannot trace torch.Generator
         keras_random.torch_seed_generator = torch._dynamo.disable(_seed_generator)
         torch_adam.Adam._parallel_update_step = _adam_update_step
+    torch_layers.install()
 
 
 _install()

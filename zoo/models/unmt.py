@@ -279,12 +279,16 @@ class UNMT(AdversarialModel):
         inputs, targets = teacher_forcing(ops.concatenate(list(clean) * len(groups), axis=0),
                                           ops.concatenate([language_ids] * len(groups), axis=0))
         logits = self.translator.decode(inputs, states, mask, training=True)
+        # cross-entropy of every piece at once; slices of the logits themselves would each cost a
+        # gradient of the logits' full size (batch x length x vocabulary) on torch
+        losses = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        real = ops.not_equal(targets, PAD_ID)
         terms, loss, start = {}, 0.0, 0
         for name, batches in groups:
             term = 0.0
             for batch in batches:  # one mean per language, summed as in the paper
                 size = ops.shape(batch)[0]
-                term = term + sequence_cross_entropy(logits[start:start + size], targets[start:start + size])
+                term = term + masked_mean(losses[start:start + size], real[start:start + size])
                 start += size
             weight = self.denoising_weight if name == "denoising" else self.backtranslation_weight
             if weight > 0:
