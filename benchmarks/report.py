@@ -286,15 +286,17 @@ def save_png(image, path):
 
 
 def merged_from(summary):
-    """The lines naming the earlier runs a `--merge` run kept measurements of (none otherwise)."""
+    """The lines naming the earlier runs a `--merge` run kept measurements of (none otherwise). A run is its
+    commit and start time: two runs at one commit are two runs."""
     records = summary["records"]
-    earlier = sorted({(r.get("commit"), r.get("created")) for r in records
-                      if r.get("commit") not in (None, summary["commit"])})
+    this_run = (summary["commit"], summary.get("created"))
+    runs = [(r.get("commit"), r.get("created")) for r in records if r.get("commit") is not None]
+    earlier = sorted(set(run for run in runs if run != this_run))
     if not earlier:
         return []
-    runs = "; ".join(f"{sum(r.get('commit') == c for r in records)} measurements at commit `{c}`, {d}"
-                     for c, d in earlier)
-    return [f"Merged with earlier runs on this machine (`--merge`): {runs}.", ""]
+    counts = [(runs.count((c, d)), c, d) for c, d in earlier]
+    text = "; ".join(f"{n} measurement{'s' * (n != 1)} at commit `{c}`, {d}" for n, c, d in counts)
+    return [f"Merged with earlier runs on this machine (`--merge`): {text}.", ""]
 
 
 def write(summary, stem):

@@ -372,8 +372,12 @@ def test_merge_keeps_the_earlier_measurements_it_does_not_repeat_with_their_comm
               record("cyclegan", "zoo", 0.0, error="timed out after 60 s")]
     assert [(r["model"], r.get("error", "")[:7]) for r in run.merged(path, failed)] == [
         ("vae", ""), ("vae", ""), ("wgan_gp", ""), ("cyclegan", "timed o")]
-    text = " ".join(report.merged_from({"commit": "bbb2222", "records": records}))
-    assert "2 measurements at commit `aaa1111`, day 1" in text
+    text = " ".join(report.merged_from({"commit": "bbb2222", "created": "day 2", "records": records}))
+    assert "2 measurements at commit `aaa1111`, day 1" in text and "bbb2222" not in text
+    # an earlier run at the same commit is an earlier run too
+    again = [record("vae", "zoo", 6.0, commit="bbb2222", created="day 3")] + records[1:]
+    text = " ".join(report.merged_from({"commit": "bbb2222", "created": "day 3", "records": again}))
+    assert "1 measurement at commit `aaa1111`, day 1; 1 measurement at commit `bbb2222`, day 2" in text
 
 
 def test_rates_report_the_median_and_spread(bench):
