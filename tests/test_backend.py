@@ -286,3 +286,24 @@ def test_torch_gru_leaves_what_it_cannot_do_to_keras(monkeypatch):
         layer.build((None, 4, 3))
         _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
     assert taken == [None]  # only the first reached the kernel, which gave it back
+
+
+@torch_only
+@pytest.mark.parametrize("setting, patched", [("0", False), ("1", True)])
+def test_zoo_patch_keras_0_leaves_keras_as_it_is(setting, patched):
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    check = ("import zoo.backend\n"
+             "from keras.src.backend.torch import random\n"
+             "from keras.src.backend.torch.optimizers import torch_adam\n"
+             "from keras.src.layers import GRU, GroupNormalization\n"
+             "print([f.__module__ for f in (random.torch_seed_generator, torch_adam.Adam._parallel_update_step,\n"
+             "                              GroupNormalization.call, GRU.inner_loop)])\n")
+    env = {**os.environ, "KERAS_BACKEND": "torch", "ZOO_PATCH_KERAS": setting}
+    out = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    modules = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+    assert [m.startswith("zoo.") for m in modules] == [patched] * 4, modules

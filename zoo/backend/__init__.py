@@ -10,6 +10,10 @@ TensorFlow, JAX and PyTorch:
 - `portable_step(step)`: adapts a generic `train_step(self, data)` /
   `test_step(self, data)` to the calling convention of Keras' trainer on this
   backend (on JAX: `step(state, data) -> (logs, state)`, run statelessly).
+
+On torch, importing it also swaps four Keras internals for faster ones that
+compute the same (torch_backend.py, torch_layers.py); ZOO_PATCH_KERAS=0 keeps
+Keras' own.
 """
 
 import keras

@@ -6,6 +6,7 @@ other's gradients. Steps run eagerly (torch.compile fails on double backward).
 """
 
 import math
+import os
 
 import torch
 from keras import tree
@@ -151,7 +152,10 @@ KERAS_ADAM_STEP = None
 
 
 def _install():
+    """Replace the four Keras internals (here and in torch_layers.py), unless ZOO_PATCH_KERAS=0."""
     global KERAS_SEED_GENERATOR, KERAS_ADAM_STEP
+    if os.environ.get("ZOO_PATCH_KERAS", "1") == "0":
+        return
     from keras.src.backend.torch import random as keras_random
     from keras.src.backend.torch.optimizers import torch_adam
 
