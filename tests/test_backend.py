@@ -206,7 +206,7 @@ def _same_as_keras(layer, method, keras_method, inputs, **kwargs):
 
 @torch_only
 @pytest.mark.parametrize("groups, axis, center, shape", [(-1, -1, True, (2, 5, 6, 8)), (2, -1, False, (3, 7, 4)),
-                                                         (4, 1, True, (2, 8, 3, 3))])
+                                                         (4, 1, True, (2, 8, 3, 3)), (2, 0, True, (4, 3, 5))])
 def test_torch_group_norm_is_keras_group_norm(groups, axis, center, shape):
     from zoo.backend import torch_layers
 
@@ -282,7 +282,8 @@ def test_torch_gru_leaves_what_it_cannot_do_to_keras(monkeypatch):
     for layer, mask in [(keras.layers.GRU(3, return_sequences=True), gaps),
                         (keras.layers.GRU(3, activation="relu"), None),
                         (keras.layers.GRU(3, reset_after=False), None),
-                        (keras.layers.GRU(3, use_cudnn=False), None)]:
+                        (keras.layers.GRU(3, use_cudnn=False), None),
+                        (keras.layers.GRU(3, use_cudnn=True), None)]:
         layer.build((None, 4, 3))
         _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
     assert taken == [None]  # only the first reached the kernel, which gave it back
@@ -307,3 +308,50 @@ def test_zoo_patch_keras_0_leaves_keras_as_it_is(setting, patched):
     assert out.returncode == 0, out.stderr[-2000:]
     modules = ast.literal_eval(out.stdout.strip().splitlines()[-1])
     assert [m.startswith("zoo.") for m in modules] == [patched] * 4, modules
+
+
+@torch_only
+def test_torch_gru_takes_masks_that_keras_layers_make(monkeypatch):
+    """`Embedding(mask_zero=True)` -> `Bidirectional(GRU)`, as a user writes it: the kernel's outputs and weight
+    gradients are Keras'."""
+    import torch
+
+    from zoo.backend import torch_layers
+
+    taken = []
+    fast = torch_layers._gru
+    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
+    keras.utils.set_random_seed(5)
+    ids = keras.Input((None,), dtype="int32")
+    states = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))(
+        keras.layers.Embedding(10, 3, mask_zero=True)(ids))
+    model = keras.Model(ids, states)
+    tokens = torch.tensor([[3, 4, 5, 6, 0], [7, 2, 0, 0, 0], [1, 0, 0, 0, 0]])
+    results = []
+    for loop in (torch_layers._gru_inner_loop, torch_layers.KERAS_GRU_INNER_LOOP):
+        monkeypatch.setattr(keras.layers.GRU, "inner_loop", loop)
+        outputs = model(tokens)
+        weights = [w.value for w in model.trainable_weights]
+        grads = torch.autograd.grad(torch.sum(outputs * torch.linspace(-1, 1, outputs.numel()).reshape(outputs.shape)),
+                                    weights)
+        results.append([outputs.detach().numpy()] + [g.numpy() for g in grads])
+    assert len(taken) >= 2 and all(result is not None for result in taken)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+@torch_only
+def test_torch_gru_with_a_mask_stays_keras_where_keras_differs():
+    """A stateful GRU trains (its state variable is overwritten after the call; Keras' loop copies it first),
+    and `use_cudnn=True` with a mask is refused as Keras refuses it."""
+    rng = np.random.default_rng(6)
+    inputs = rng.normal(size=(4, 6, 3)).astype("float32")
+    inputs[1, 3:] = 0.0
+    model = keras.Sequential([keras.Input(batch_shape=(4, 6, 3)), keras.layers.Masking(0.0),
+                              keras.layers.GRU(5, stateful=True), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(inputs, np.zeros((4, 1)), batch_size=4, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    layer = keras.layers.GRU(3, use_cudnn=True)
+    with pytest.raises(ValueError, match="use_cudnn=True"):
+        layer(inputs, mask=np.arange(6)[None, :] < np.array([[6], [3], [6], [6]]))

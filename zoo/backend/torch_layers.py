@@ -12,9 +12,14 @@ tens of microseconds of Python, more than the arithmetic at the zoo's sizes:
   (Keras' own condition for cuDNN) runs torch's GRU (cuDNN on a GPU) on the
   padded batch, and the padding is put back as Keras' loop would leave it.
 
-Both compute what Keras computes, within float rounding (the tests compare
-outputs and gradients with Keras' own), and hand anything else to Keras:
-other activations, dropout inside the GRU, a mask that is not right-padded.
+Both give Keras' outputs, states and gradients within float rounding (the tests
+compare them with Keras' own) and hand anything else to Keras: other
+activations, dropout inside the GRU, stateful GRUs, `use_cudnn` other than
+"auto", masks that are not right-padded, group normalization over axis 0. Two
+cases differ beyond rounding, both in the kernel's favour: group norm's
+variance is computed as torch computes it, not as E[x^2] - E[x]^2 (which loses
+every digit for a large mean and a small spread), and float64 inputs are
+normalized in float64 (Keras computes them in float32).
 """
 
 import torch
@@ -25,9 +30,9 @@ from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
 
 def _group_norm_call(self, inputs):
     """Keras' `GroupNormalization.call` as `torch.nn.functional.group_norm` (channels moved to axis 1)."""
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
+    axis = self.axis % inputs.dim() if isinstance(inputs, torch.Tensor) and inputs.dim() >= 2 else 0
+    if axis == 0:  # not a tensor, or normalizing across the batch: Keras' own
         return KERAS_GROUP_NORM_CALL(self, inputs)
-    axis = self.axis % inputs.dim()
     compute_dtype = torch.promote_types(inputs.dtype, torch.float32)  # Keras upcasts float16 inputs too
     x = inputs.to(compute_dtype)
     if axis != 1:
@@ -43,7 +48,9 @@ def _group_norm_call(self, inputs):
 def _gru_inner_loop(self, sequences, initial_state, mask, training=False):
     """Keras' `GRU.inner_loop`, with torch's GRU kernel for right-padded masks and on the CPU."""
     cell = self.cell
-    if (self.use_cudnn in ("auto", True) and cell.reset_after and cell.use_bias and not self.unroll
+    # `use_cudnn=True` stays with Keras (which refuses it for masks); a stateful GRU too, as its state
+    # variable is overwritten after the call while the kernel still holds it for the backward pass
+    if (self.use_cudnn == "auto" and not self.stateful and cell.reset_after and cell.use_bias and not self.unroll
             and not cell.recurrent_dropout and not (training and cell.dropout)
             and cell.activation in (activations.tanh, torch.tanh)
             and cell.recurrent_activation in (activations.sigmoid, torch.sigmoid)):
