@@ -6,6 +6,7 @@ rebuilt from a results JSON (`python benchmarks/report.py results.json`).
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -289,13 +290,11 @@ def merged_from(summary):
     """The lines naming the earlier runs a `--merge` run kept measurements of (none otherwise). A run is its
     commit and start time: two runs at one commit are two runs."""
     records = summary["records"]
-    this_run = (summary["commit"], summary.get("created"))
-    runs = [(r.get("commit"), r.get("created")) for r in records if r.get("commit") is not None]
-    earlier = sorted(set(run for run in runs if run != this_run))
+    runs = Counter((r.get("commit"), r.get("created")) for r in records if r.get("commit") is not None)
+    earlier = sorted(run for run in runs if run != (summary["commit"], summary.get("created")))
     if not earlier:
         return []
-    counts = [(runs.count((c, d)), c, d) for c, d in earlier]
-    text = "; ".join(f"{n} measurement{'s' * (n != 1)} at commit `{c}`, {d}" for n, c, d in counts)
+    text = "; ".join(f"{runs[c, d]} measurement{'s' * (runs[c, d] != 1)} at commit `{c}`, {d}" for c, d in earlier)
     return [f"Merged with earlier runs on this machine (`--merge`): {text}.", ""]
 
 

@@ -218,6 +218,17 @@ def test_torch_group_norm_is_keras_group_norm(groups, axis, center, shape):
     _same_as_keras(layer, "call", torch_layers.KERAS_GROUP_NORM_CALL, inputs)
 
 
+@pytest.fixture
+def kernel_results(monkeypatch):
+    """What each call of the GRU kernel path returned (None: it handed the call back to Keras)."""
+    from zoo.backend import torch_layers
+
+    results = []
+    fast = torch_layers._gru
+    monkeypatch.setattr(torch_layers, "_gru", lambda *args: results.append(fast(*args)) or results[-1])
+    return results
+
+
 def _padded_mask(lengths, steps):
     return np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
 
@@ -248,15 +259,12 @@ def test_torch_gru_is_keras_gru(go_backwards, zero_output_for_mask, lengths):
 
 
 @torch_only
-def test_torch_bidirectional_gru_with_padding_is_keras(monkeypatch):
+def test_torch_bidirectional_gru_with_padding_is_keras(kernel_results):
     """The translation encoder's case: both directions of a padded batch take torch's kernel."""
     import torch
 
     from zoo.backend import torch_layers
 
-    taken = []
-    fast = torch_layers._gru
-    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
     rng = np.random.default_rng(3)
     layer = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))
     layer.build((None, 7, 3))
@@ -264,19 +272,16 @@ def test_torch_bidirectional_gru_with_padding_is_keras(monkeypatch):
     inputs = rng.normal(size=(3, 7, 3)).astype("float32")
     mask = torch.tensor(_padded_mask((7, 4, 2), 7))
     outputs = _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
-    assert len(taken) == 2 and all(result is not None for result in taken)
+    assert len(kernel_results) == 2 and all(result is not None for result in kernel_results)
     np.testing.assert_array_equal(outputs[0][~_padded_mask((7, 4, 2), 7)], 0.0)
 
 
 @torch_only
-def test_torch_gru_leaves_what_it_cannot_do_to_keras(monkeypatch):
+def test_torch_gru_leaves_what_it_cannot_do_to_keras(kernel_results):
     import torch
 
     from zoo.backend import torch_layers
 
-    taken = []
-    fast = torch_layers._gru
-    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
     inputs = np.random.default_rng(4).normal(size=(2, 4, 3)).astype("float32")
     gaps = torch.tensor([[True, False, True, False], [True, True, False, False]])  # not right-padded
     for layer, mask in [(keras.layers.GRU(3, return_sequences=True), gaps),
@@ -286,7 +291,7 @@ def test_torch_gru_leaves_what_it_cannot_do_to_keras(monkeypatch):
                         (keras.layers.GRU(3, use_cudnn=True), None)]:
         layer.build((None, 4, 3))
         _same_as_keras(layer, "inner_loop", torch_layers.KERAS_GRU_INNER_LOOP, inputs, mask=mask)
-    assert taken == [None]  # only the first reached the kernel, which gave it back
+    assert kernel_results == [None]  # only the first reached the kernel, which gave it back
 
 
 @torch_only
@@ -311,16 +316,13 @@ def test_zoo_patch_keras_0_leaves_keras_as_it_is(setting, patched):
 
 
 @torch_only
-def test_torch_gru_takes_masks_that_keras_layers_make(monkeypatch):
+def test_torch_gru_takes_masks_that_keras_layers_make(kernel_results, monkeypatch):
     """`Embedding(mask_zero=True)` -> `Bidirectional(GRU)`, as a user writes it: the kernel's outputs and weight
     gradients are Keras'."""
     import torch
 
     from zoo.backend import torch_layers
 
-    taken = []
-    fast = torch_layers._gru
-    monkeypatch.setattr(torch_layers, "_gru", lambda *args: taken.append(fast(*args)) or taken[-1])
     keras.utils.set_random_seed(5)
     ids = keras.Input((None,), dtype="int32")
     states = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))(
@@ -335,7 +337,7 @@ def test_torch_gru_takes_masks_that_keras_layers_make(monkeypatch):
         grads = torch.autograd.grad(torch.sum(outputs * torch.linspace(-1, 1, outputs.numel()).reshape(outputs.shape)),
                                     weights)
         results.append([outputs.detach().numpy()] + [g.numpy() for g in grads])
-    assert len(taken) >= 2 and all(result is not None for result in taken)
+    assert len(kernel_results) >= 2 and all(result is not None for result in kernel_results)
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 

@@ -169,10 +169,15 @@ def teacher_forcing(targets, language_ids):
     return inputs, outputs
 
 
+def piece_cross_entropy(logits, targets):
+    """Cross-entropy of each target piece `(n, t)`, and which pieces are real (not padding)."""
+    return (keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True),
+            ops.not_equal(targets, PAD_ID))
+
+
 def sequence_cross_entropy(logits, targets):
     """Mean cross-entropy over the non-padding target pieces."""
-    losses = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-    return masked_mean(losses, ops.not_equal(targets, PAD_ID))
+    return masked_mean(*piece_cross_entropy(logits, targets))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -281,8 +286,7 @@ class UNMT(AdversarialModel):
         logits = self.translator.decode(inputs, states, mask, training=True)
         # cross-entropy of every piece at once; slices of the logits themselves would each cost a
         # gradient of the logits' full size (batch x length x vocabulary) on torch
-        losses = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-        real = ops.not_equal(targets, PAD_ID)
+        losses, real = piece_cross_entropy(logits, targets)
         terms, loss, start = {}, 0.0, 0
         for name, batches in groups:
             term = 0.0
