@@ -295,7 +295,7 @@ def test_torch_gru_leaves_what_it_cannot_do_to_keras(kernel_results):
 
 
 @torch_only
-@pytest.mark.parametrize("setting, patched", [("0", False), ("1", True)])
+@pytest.mark.parametrize("setting, patched", [("0", False), ("1", True), ("false", None)])
 def test_zoo_patch_keras_0_leaves_keras_as_it_is(setting, patched):
     import ast
     import os
@@ -310,6 +310,9 @@ def test_zoo_patch_keras_0_leaves_keras_as_it_is(setting, patched):
              "                              GroupNormalization.call, GRU.inner_loop)])\n")
     env = {**os.environ, "KERAS_BACKEND": "torch", "ZOO_PATCH_KERAS": setting}
     out = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300)
+    if patched is None:  # anything but 0 or 1 is refused, not read as either
+        assert out.returncode != 0 and "ZOO_PATCH_KERAS must be 0" in out.stderr and "'false'" in out.stderr
+        return
     assert out.returncode == 0, out.stderr[-2000:]
     modules = ast.literal_eval(out.stdout.strip().splitlines()[-1])
     assert [m.startswith("zoo.") for m in modules] == [patched] * 4, modules

@@ -154,7 +154,11 @@ KERAS_ADAM_STEP = None
 def _install():
     """Replace the four Keras internals (here and in torch_layers.py), unless ZOO_PATCH_KERAS=0."""
     global KERAS_SEED_GENERATOR, KERAS_ADAM_STEP
-    if os.environ.get("ZOO_PATCH_KERAS", "1") == "0":
+    setting = os.environ.get("ZOO_PATCH_KERAS", "1")
+    if setting not in ("0", "1"):
+        raise ValueError(f"ZOO_PATCH_KERAS must be 0 (keep Keras' torch backend as it is) or 1 (the default: "
+                         f"the zoo's faster equivalents); got {setting!r}")
+    if setting == "0":
         return
     from keras.src.backend.torch import random as keras_random
     from keras.src.backend.torch.optimizers import torch_adam
