@@ -7,9 +7,9 @@ so the mode of an image is its three labels (1000 modes, uniform up to sampling)
 `zoo.metrics.modes` counts the modes a generator reaches.
 """
 
-import keras
 import numpy as np
 
+from zoo.data.batches import EpochBatches
 from zoo.errors import InputError
 
 
@@ -36,26 +36,24 @@ def stacked_labels(labels, indices):
     return np.asarray(labels)[np.asarray(indices)]
 
 
-class StackedBatches(keras.utils.PyDataset):
+class StackedBatches(EpochBatches):
     """Batches of stacked digits built on the fly from index triples (the 128k-image set
-    as float32 would take 1.2 GB); each epoch visits the triples in a fresh seeded order."""
+    as float32 would take 1.2 GB); each epoch visits the triples in a fresh order drawn
+    from (seed, epoch), whole batches only, at most `steps` of them (default: one pass)."""
 
-    def __init__(self, images, indices, batch_size, seed=0, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, images, indices, batch_size, seed=0, steps=None, **kwargs):
         if batch_size < 1 or batch_size > len(indices):
             raise InputError(f"batch_size must lie in [1, {len(indices)}]; got {batch_size}")
+        whole = len(indices) // int(batch_size)  # every step sees batch_size images
+        super().__init__(whole if steps is None else min(int(steps), whole), **kwargs)
         self.images = np.asarray(images, dtype="float32")
         self.indices = np.asarray(indices)
         self.batch_size = int(batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(self.indices))
+        self.seed = int(seed)
 
-    def __len__(self):
-        return len(self.indices) // self.batch_size  # whole batches only: every step sees batch_size images
+    def orders(self, epoch):
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.indices))
 
-    def __getitem__(self, i):
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+    def batch(self, index, epoch):
+        rows = self.epoch_orders(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         return stack_digits(self.images, self.indices[rows])
-
-    def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.indices))

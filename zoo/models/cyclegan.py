@@ -32,6 +32,7 @@ from keras import layers, ops
 
 from zoo.backend import value_and_grad
 from zoo.data import check_images
+from zoo.data.batches import EpochBatches
 from zoo.data.shuffle import shuffled_passes
 from zoo.errors import InputError
 from zoo.losses import (
@@ -330,36 +331,35 @@ class CycleGAN(AdversarialModel):
         return cls(**config)
 
 
-class UnpairedImages(keras.utils.PyDataset):
+class UnpairedImages(EpochBatches):
     """Batches `(a, b)` of `batch_size` images of each domain, drawn independently: unpaired data for `fit`.
 
     An epoch has `steps` batches (default: enough to see the larger domain
-    once); each domain is walked in a fresh random order, the smaller one
-    wrapping around, so every batch is full and the two never line up.
+    once); each domain is walked in a fresh random order drawn from (seed,
+    epoch), the smaller one wrapping around, so every batch is full and the two
+    never line up.
     """
 
     def __init__(self, a, b, batch_size=32, steps=None, seed=0, **kwargs):
-        super().__init__(**kwargs)
-        self.a = check_images(a, name="a")
-        self.b = check_images(b, shape=self.a.shape[1:3], channels=self.a.shape[3], name="b")
+        a = check_images(a, name="a")
+        b = check_images(b, shape=a.shape[1:3], channels=a.shape[3], name="b")
         if int(batch_size) < 1:
             raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
+        super().__init__(int(steps) if steps is not None else max(1, max(len(a), len(b)) // int(batch_size)),
+                         **kwargs)
+        self.a, self.b = a, b
         self.batch_size = int(batch_size)
-        self.steps = int(steps) if steps is not None else max(1, max(len(self.a), len(self.b)) // self.batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
+        self.seed = int(seed)
 
-    def on_epoch_end(self):
+    def orders(self, epoch):
+        rng = np.random.default_rng([self.seed, epoch])
         count = self.steps * self.batch_size
-        self.order_a = shuffled_passes(self.rng, len(self.a), count)
-        self.order_b = shuffled_passes(self.rng, len(self.b), count)
+        return shuffled_passes(rng, len(self.a), count), shuffled_passes(rng, len(self.b), count)
 
-    def __len__(self):
-        return self.steps
-
-    def __getitem__(self, index):
-        batch = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        return self.a[self.order_a[batch]], self.b[self.order_b[batch]]
+    def batch(self, index, epoch):
+        order_a, order_b = self.epoch_orders(epoch)
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.a[order_a[rows]], self.b[order_b[rows]]
 
 
 def unpaired(a, b, batch_size=32, steps=None, seed=0):

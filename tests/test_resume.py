@@ -1,0 +1,224 @@
+"""Resumable training (zoo.resume): stopped anywhere and resumed, a run ends on the weights of one that never
+stopped; a damaged, half-written or foreign state is refused, never loaded."""
+
+import os
+import signal
+
+import keras
+import numpy as np
+import pytest
+
+from zoo.data.batches import ArrayBatches, EpochBatches
+from zoo.errors import InputError
+from zoo.models.gan import GAN, dcgan_critic, dcgan_generator
+from zoo.models.vae import VAE
+from zoo.resume import TrainingState, TrainingStateError, TrainingStopped, fit, state_variables
+
+EPOCHS = 3
+IDENTITY = {"recipe": "test", "backend": keras.backend.backend(), "config": {"epochs": EPOCHS}}
+
+
+def vae(seed=0):
+    """Sampling noise from a seed generator, one optimizer."""
+    keras.utils.set_random_seed(seed)
+    model = VAE(latent_dim=4, filters=(4, 8), hidden=16, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, 30)))
+    return model
+
+
+def wgan_gp(seed=0):
+    """Two optimizers, n_critic = 5 and an input-gradient penalty."""
+    keras.utils.set_random_seed(seed)
+    model = GAN(dcgan_generator(8, 1, width=4), dcgan_critic(1, width=4, normalization=None), latent_dim=8,
+                loss="wgan_gp", seed=seed)
+    model.compile()
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).uniform(size=(80, 28, 28, 1)).astype("float32")
+
+
+def data(images):
+    return ArrayBatches(images, batch_size=16, seed=3)  # 5 batches an epoch
+
+
+def values(model):
+    return [keras.ops.convert_to_numpy(v.value) for v in state_variables(model)]
+
+
+def train(build, images, path, stops=(), **kwargs):
+    """Train `EPOCHS` epochs, stopped after each count of steps in `stops` and resumed in a fresh model."""
+    model = build()
+    state = TrainingState(path, IDENTITY)
+    for steps in stops:
+        with pytest.raises(TrainingStopped, match=f"step limit \\({steps} steps\\)"):
+            fit(model, data(images), EPOCHS, state=state, max_steps=steps, verbose=0, **kwargs)
+        model, state = build(seed=1), TrainingState(path, IDENTITY)  # another process: other initial weights
+        state.restore(model)
+    history = fit(model, data(images), EPOCHS, state=state, verbose=0, **kwargs)
+    return model, history, state
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(images, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    return {name: train(build, images, folder / f"{name}.npz") for name, build in (("vae", vae), ("gan", wgan_gp))}
+
+
+@pytest.mark.parametrize("name, stops", [("vae", (7,)), ("vae", (5, 1, 4)), ("gan", (6, 5))])
+def test_a_training_stopped_and_resumed_ends_on_the_uninterrupted_weights(name, stops, images, uninterrupted,
+                                                                            tmp_path):
+    build = {"vae": vae, "gan": wgan_gp}[name]
+    model, history, state = train(build, images, tmp_path / "state.npz", stops=stops)
+    reference, reference_history, reference_state = uninterrupted[name]
+    assert state.step == reference_state.step == EPOCHS * 5
+    for a, b in zip(values(model), values(reference), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert list(history) == list(reference_history)
+    for key in history:  # a resumed epoch logs the mean over all its batches, as if it had never stopped
+        assert len(history[key]) == EPOCHS
+        np.testing.assert_allclose(history[key], reference_history[key], rtol=1e-5)
+    assert state.position == {"epoch": EPOCHS, "batch": 0, "finished": True}
+
+
+def test_a_finished_state_returns_at_once_and_a_signal_stops_at_the_next_batch(images, tmp_path):
+    path = tmp_path / "state.npz"
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    model = vae()
+    with pytest.raises(TrainingStopped, match="SIGTERM") as stopped:
+        fit(model, data(images), EPOCHS, state=TrainingState(path, IDENTITY), callbacks=[Interrupt()], verbose=0)
+    assert stopped.value.step == 3 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler put back
+    state = TrainingState(path, IDENTITY).restore(vae())
+    assert state.position == {"epoch": 0, "batch": 3} and state.step == 3
+    model = vae()
+    state = TrainingState(path, IDENTITY).restore(model)
+    fit(model, data(images), EPOCHS, state=state, verbose=0)
+    before = values(model)
+    state = TrainingState(path, IDENTITY).restore(model)
+    history = fit(model, data(images), EPOCHS, state=state, verbose=0)  # finished: trains nothing
+    assert len(history["loss"]) == EPOCHS
+    for a, b in zip(values(model), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_state_is_saved_as_time_passes_and_counts_its_seconds(images, tmp_path):
+    path = tmp_path / "state.npz"
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch:
+                seen.append(TrainingState(path, IDENTITY).peek()["position"]["batch"])
+
+    state = TrainingState(path, IDENTITY)
+    fit(vae(), data(images), 1, state=state, save_every=0.0, callbacks=[Watch()], verbose=0)
+    assert seen == [1, 2, 3, 4]  # saved after every batch (after the epoch's last, once its logs are in)
+    assert state.position["finished"]
+    assert state.seconds > 0 and TrainingState(path, IDENTITY).peek()["seconds"] == round(state.seconds, 1)
+
+
+def test_early_stopping_ends_the_training_for_good_with_what_the_callback_recorded(images, tmp_path):
+    path = tmp_path / "state.npz"
+    state = TrainingState(path, IDENTITY)
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            state.record["epochs_seen"] = epoch + 1
+            self.model.stop_training = epoch == 1
+
+    history = fit(vae(), data(images), EPOCHS, state=state, callbacks=[StopAfterTwo()], verbose=0)
+    assert len(history["loss"]) == 2 and state.position["finished"] and state.step == 10
+    saved = TrainingState(path, IDENTITY).restore(vae())
+    assert saved.record["epochs_seen"] == 2 and saved.position["finished"]
+
+
+def test_a_damaged_or_cut_state_is_refused(images, tmp_path):
+    path = tmp_path / "state.npz"
+    model = vae()
+    with pytest.raises(TrainingStopped):
+        fit(model, data(images), EPOCHS, state=TrainingState(path, IDENTITY), max_steps=2, verbose=0)
+    good = path.read_bytes()
+    for damaged in (good[:len(good) // 2], good[:100] + b"\0" * 50 + good[150:], b""):
+        path.write_bytes(damaged)
+        with pytest.raises(TrainingStateError, match="not a readable training state|sha256"):
+            TrainingState(path, IDENTITY).restore(vae())
+    # a flipped byte inside an array's data: the zip may still read, the checksum may not
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(TrainingStateError):
+        TrainingState(path, IDENTITY).restore(vae())
+    with pytest.raises(TrainingStateError, match="no training state"):
+        TrainingState(tmp_path / "missing.npz", IDENTITY).restore(vae())
+
+
+def test_an_interrupted_save_leaves_the_last_state_whole(images, tmp_path, monkeypatch):
+    path = tmp_path / "state.npz"
+    model = vae()
+    state = TrainingState(path, IDENTITY)
+    with pytest.raises(TrainingStopped):
+        fit(model, data(images), EPOCHS, state=state, max_steps=2, verbose=0)
+    good = path.read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        state.save(model)
+    monkeypatch.undo()
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["state.npz"]
+    TrainingState(path, IDENTITY).restore(vae())
+
+
+def test_another_runs_state_is_refused_with_what_differs(images, tmp_path):
+    path = tmp_path / "state.npz"
+    with pytest.raises(TrainingStopped):
+        fit(vae(), data(images), EPOCHS, state=TrainingState(path, IDENTITY), max_steps=1, verbose=0)
+    other = {**IDENTITY, "config": {"epochs": 4}}
+    with pytest.raises(TrainingStateError, match=r"config\.epochs \(state 3, now 4\)"):
+        TrainingState(path, other).restore(vae())
+    for key, value in (("recipe", "vae_mnist"), ("backend", "another")):
+        with pytest.raises(TrainingStateError, match=f"{key} \\(state"):
+            TrainingState(path, {**IDENTITY, key: value}).restore(vae())
+    with pytest.raises(TrainingStateError, match="variables but the model has"):
+        TrainingState(path, IDENTITY).restore(wgan_gp())
+
+
+def test_resumable_fit_needs_batches_of_epoch_and_index(images):
+    with pytest.raises(TypeError, match="EpochBatches"):
+        fit(vae(), images, 1)
+    with pytest.raises(TypeError, match="initial_epoch"):
+        fit(vae(), data(images), 1, initial_epoch=0)
+    with pytest.raises(InputError, match="a count >= 1"):
+        data(images).steps_from(3, 0)
+    with pytest.raises(InputError, match="positive int"):
+        ArrayBatches(images, batch_size=0)
+    with pytest.raises(InputError, match="one label per example"):
+        ArrayBatches(images, np.zeros(3), batch_size=4)
+
+
+def test_array_batches_are_a_function_of_epoch_and_index(images):
+    a, b = data(images), data(images)
+    assert len(a) == 5 and isinstance(a, EpochBatches)
+    np.testing.assert_array_equal(a.batch(2, 1), b.batch(2, 1))
+    assert not np.array_equal(a.batch(0, 0), a.batch(0, 1))  # each epoch its own order
+    seen = np.concatenate([a.batch(i, 4) for i in range(5)])
+    assert sorted(map(bytes, seen)) == sorted(map(bytes, images))  # an epoch sees every example once
+    flat = b.steps_from(4 * 5 + 3, 4)  # epoch 4 from batch 3, then epoch 5
+    assert len(flat) == 4
+    np.testing.assert_array_equal(flat[0], a.batch(3, 4))
+    np.testing.assert_array_equal(flat[2], a.batch(0, 5))
+    flat.on_epoch_end()  # what Keras calls around epochs changes nothing
+    np.testing.assert_array_equal(flat[3], a.batch(1, 5))
+    assert (len(b), b[1].shape) == (5, (16, 28, 28, 1))
+    labelled = ArrayBatches(images, np.arange(80), batch_size=32, seed=0, shuffle=False)
+    x, y = labelled[2]
+    assert len(labelled) == 3 and x.shape[0] == 16 and list(y) == list(range(64, 80))
