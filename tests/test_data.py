@@ -1,4 +1,5 @@
-"""Tests of zoo.data: TFDS loading with offline import, check_images, from_folder."""
+"""Tests of zoo.data: TFDS loading with offline import, the numpy path without TensorFlow, check_images,
+from_folder, augmentation."""
 
 import gzip
 import os
@@ -9,8 +10,10 @@ import pytest
 from PIL import Image
 
 import zoo.data
-from zoo.data import tfds_import
+from zoo.data import augment, datasets, tfds_import
 from zoo.errors import DataNotFoundError, InputError
+
+pytestmark = pytest.mark.backend_free
 
 # Published MNIST test-set class counts (see shared/data/mnist/MANIFEST.md).
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -240,6 +243,79 @@ def test_tf_data_pipeline(imported):
     _, plain_labels = zoo.data.load("mnist", "train", data_dir=tfds_dir)
     np.testing.assert_array_equal(np.concatenate([y for _, y in in_order]), plain_labels)
     assert not np.array_equal(labels, plain_labels)
+
+
+# -- without TensorFlow ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("split", ["train", "test", "train[:7]", "train[25%:60%]", "test[-3:]", "test+train[:2]"])
+def test_without_tensorflow_the_idx_files_give_what_tfds_gives(imported, source, monkeypatch, split):
+    tfds_dir, _ = imported  # the same fake MNIST as `source`: make_idx_folder is seeded
+    expected = zoo.data.load("mnist", split, data_dir=tfds_dir)
+    monkeypatch.setattr(datasets, "tensorflow_available", lambda: False)
+    images, labels = zoo.data.load("mnist", split, data_dir=tfds_dir)
+    np.testing.assert_array_equal(images, expected[0])
+    np.testing.assert_array_equal(labels, expected[1])
+    assert images.dtype == np.float32 and labels.dtype == np.int64
+
+
+def test_without_tensorflow_batches_are_array_batches_and_bad_splits_are_named(source, monkeypatch):
+    from zoo.data.batches import ArrayBatches
+
+    monkeypatch.setattr(datasets, "tensorflow_available", lambda: False)
+    batches = zoo.data.load("mnist", "train", batch_size=8, shuffle=True, seed=3)
+    assert isinstance(batches, ArrayBatches) and len(batches) == 3
+    x, y = batches.batch(2, 0)
+    assert x.shape == (4, 28, 28, 1) and y.dtype == np.int64
+    with pytest.raises(InputError, match="Cannot parse split 'train\\[::2\\]' without TFDS"):
+        zoo.data.load("mnist", "train[::2]")
+    monkeypatch.delenv("ZOO_DATA_DIR")
+    with pytest.raises(DataNotFoundError, match="TensorFlow is not installed.*ZOO_DATA_DIR"):
+        zoo.data.load("mnist", "test")
+
+
+def test_the_data_loaders_import_no_tensorflow_where_it_is_missing(source):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tensorflow'] = sys.modules['tensorflow_datasets'] = None\n"
+            "import zoo.data\nfrom zoo.data import olivetti, natural, usps, multi30k, test_sets\n"
+            "x, y = zoo.data.load('mnist', 'test[:4]')\nassert x.shape == (4, 28, 28, 1), x.shape\n"
+            "assert 'tensorflow' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]\n")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_tfds_order_is_the_md5_of_the_salted_key():
+    import hashlib
+
+    order = datasets.tfds_order("test", 5)
+    keys = [int(hashlib.md5(b"test" + str(i).encode()).hexdigest(), 16) for i in range(5)]
+    assert list(order) == sorted(range(5), key=keys.__getitem__)
+
+
+# -- augmentation -------------------------------------------------------------------
+
+
+def test_shifts_move_whole_images_within_their_bound_and_flips_mirror():
+    rng = np.random.default_rng(0)
+    x = np.zeros((64, 9, 9, 1), np.float32)
+    x[:, 4, 4] = 1.0  # one lit pixel in the middle
+    shifted = augment.random_shifts(x, rng, max_shift=2)
+    where = np.argwhere(shifted[..., 0] == 1.0)
+    assert len(where) == 64 and np.abs(where[:, 1:] - 4).max() == 2 and shifted.sum() == 64
+    np.testing.assert_array_equal(augment.random_shifts(x, np.random.default_rng(0), 2), shifted)
+    edge = augment.random_shifts(np.ones((2, 5, 5, 1)), rng, max_shift=3, mode="edge")
+    assert edge.min() == 1.0  # the border repeats the edge: no black frame
+    lopsided = np.zeros((200, 3, 4, 1)); lopsided[:, :, 0] = 1.0
+    flipped = augment.random_flips(lopsided, rng)
+    mirrored = flipped[:, 0, 3, 0] == 1.0
+    assert 60 < mirrored.sum() < 140 and np.all(flipped[~mirrored, :, 0] == 1.0)
+    with pytest.raises(InputError, match="batch"):
+        augment.random_shifts(x[0], rng)
+    with pytest.raises(InputError, match="mode"):
+        augment.random_shifts(x, rng, mode="wrap")
 
 
 @pytest.mark.parametrize(

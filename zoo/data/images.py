@@ -76,6 +76,34 @@ def check_images(x, *, shape=None, channels=None, name="x"):
     return x.astype("float32", copy=False)
 
 
+def read_image_file(path):
+    """One image file as float32 `(H, W, C)` in [0, 1]: grey files give C = 1, colour files C = 3.
+
+    Raises:
+        DataNotFoundError: the file is missing or not an image Pillow can read.
+        InputError: it has an alpha channel (transparency has no meaning to the
+            models: flatten it first), or more than 8 bits a channel.
+    """
+    from PIL import Image
+
+    if not os.path.isfile(path):
+        raise DataNotFoundError(f"{path} is not a file; expected an image file ({', '.join(IMAGE_EXTENSIONS)}).")
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            image = opened.copy()
+    except (OSError, ValueError, SyntaxError) as e:
+        raise DataNotFoundError(f"Cannot read image file {path}: {e}") from e
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        raise InputError(f"{path} has an alpha channel (mode {image.mode}); expected a grey or RGB image. Flatten "
+                         "it onto a background first, e.g. Image.open(path).convert('RGB').")
+    if image.mode in ("I", "I;16", "I;16B", "F"):
+        raise InputError(f"{path} has {image.mode} pixels (more than 8 bits); expected an 8-bit grey or RGB image.")
+    mode = "L" if image.mode in ("1", "L") else "RGB"
+    pixels = np.asarray(image.convert(mode), dtype=np.float32) / np.float32(255)
+    return pixels.reshape(pixels.shape[0], pixels.shape[1], 1 if mode == "L" else 3)
+
+
 def from_folder(path, image_size=None, channels=1, resize=False):
     """Loads every image file in a folder as float32 NHWC in [0, 1].
 

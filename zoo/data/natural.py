@@ -1,24 +1,30 @@
-"""Natural images for denoising: the test sets BSD68/CBSD68 and the training images, as random patches.
+"""Natural images for denoising and super-resolution: the test sets, the training images, random patches.
 
-BSD68 (grey) and CBSD68 (colour) are the 68 test images of the Berkeley
+Test sets (`TEST_SETS`, registered in `zoo.data.test_sets`; never trained on):
+BSD68 (grey) and CBSD68 (colour), the 68 test images of the Berkeley
 Segmentation Dataset (Martin et al., ICCV 2001) used by the denoising
-literature since Roth & Black ("Fields of Experts", CVPR 2005). Sun-Hays80
-(Sun & Hays, ICCP 2012), Set5 (Bevilacqua et al., BMVC 2012) and Set14 (Zeyde
-et al., 2010) are not denoising test sets, so they serve as training images.
+literature since Roth & Black ("Fields of Experts", CVPR 2005); BSD100, the
+BSDS300 test split BSD68 is drawn from; Set5 (Bevilacqua et al., BMVC 2012)
+and Set14 (Zeyde et al., 2010), the super-resolution benchmarks.
+
+Training images (`TRAIN_SETS`): T91 (Yang et al., IEEE TIP 2010) and BSD200
+(the BSDS300 training split), the 291 images VDSR trained on, and Sun-Hays80
+(Sun & Hays, ICCP 2012).
 
 Files are read from `$ZOO_DATA_DIR` (default: the project's `../shared/data`),
-laid out as `denoise_sr_extra/{BSD68,CBSD68,CSun_Hays80}` and
-`sr_benchmarks/{Set5,Set14}`. `PatchSampler` cuts random square patches with a
-random flip/rotation (the 8 symmetries of the square), as DnCNN's training
-does; the patches of batch `i` of epoch `e` depend only on `(seed, e, i)`.
+laid out as `denoise_sr_extra/{BSD68,CBSD68,CSun_Hays80}`,
+`sr_benchmarks/{Set5,Set14,BSD100}` and `sr_train/{T91,BSD200}`.
+`PatchSampler` cuts random square patches with a random flip/rotation (the 8
+symmetries of the square), as DnCNN's training does; the patches of batch `i`
+of epoch `e` depend only on `(seed, e, i)`.
 """
 
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from zoo.data.batches import EpochBatches
 from zoo.data.images import _image_files
 from zoo.errors import DataNotFoundError, InputError
 
@@ -29,9 +35,12 @@ SETS = {
     "sun_hays80": ("denoise_sr_extra", "CSun_Hays80"),
     "set5": ("sr_benchmarks", "Set5"),
     "set14": ("sr_benchmarks", "Set14"),
+    "bsd100": ("sr_benchmarks", "BSD100"),
+    "t91": ("sr_train", "T91"),
+    "bsd200": ("sr_train", "BSD200"),
 }
-TEST_SETS = ("bsd68", "cbsd68")
-TRAIN_SETS = ("sun_hays80", "set5", "set14")
+TEST_SETS = ("bsd68", "cbsd68", "bsd100", "set5", "set14")
+TRAIN_SETS = ("t91", "bsd200", "sun_hays80")
 _MODES = {1: "L", 3: "RGB"}
 
 
@@ -41,11 +50,16 @@ def data_dir():
     return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def image_files(name, root=None):
-    """The image files of set `name`, sorted by file name."""
+def set_folder(name, root=None):
+    """The folder of image set `name`."""
     if name not in SETS:
         raise InputError(f"Unknown image set {name!r}; expected one of {list(SETS)}.")
-    folder = Path(root or data_dir()).joinpath(*SETS[name])
+    return Path(root or data_dir()).joinpath(*SETS[name])
+
+
+def image_files(name, root=None):
+    """The image files of set `name`, sorted by file name."""
+    folder = set_folder(name, root)
     if not folder.is_dir():
         raise DataNotFoundError(
             f"No folder {folder} for {name!r}. Set ZOO_DATA_DIR to a folder laid out like the "
@@ -87,22 +101,27 @@ def load_images(name, channels=1, limit=None, root=None):
     return [read_image(f, channels) / np.float32(255) for f in files]
 
 
-def training_images(sets=TRAIN_SETS, channels=1, scales=(1.0,), root=None):
+def training_images(sets=TRAIN_SETS, channels=1, scales=(1.0,), root=None, min_side=None):
     """The uint8 images to cut training patches from: every image of `sets` at every scale.
 
+    `min_side`, if given, leaves out the views whose shorter side is below it
+    (T91's smallest image is 78 pixels: at half size it cannot give a 40-pixel
+    patch); the caller asked, so it should say how many (`len` before and after).
+
     Raises:
-        InputError: a denoising test set (BSD68, CBSD68) was asked for.
+        InputError: a test set (`TEST_SETS`) was asked for.
     """
     leaked = [s for s in sets if s in TEST_SETS]
     if leaked:
         raise InputError(
-            f"{leaked} are denoising test sets; training on them would make the test numbers "
+            f"{leaked} are test sets (zoo.data.test_sets); training on them would make the test numbers "
             f"meaningless. Train on {list(TRAIN_SETS)}."
         )
-    return [read_image(f, channels, scale) for s in sets for f in image_files(s, root) for scale in scales]
+    views = [read_image(f, channels, scale) for s in sets for f in image_files(s, root) for scale in scales]
+    return views if min_side is None else [v for v in views if min(v.shape[:2]) >= min_side]
 
 
-class PatchSampler(keras.utils.PyDataset):
+class PatchSampler(EpochBatches):
     """Batches of random square patches, in [0, 1], from a list of images.
 
     Each patch comes from an image chosen with probability proportional to its
@@ -122,7 +141,7 @@ class PatchSampler(keras.utils.PyDataset):
     """
 
     def __init__(self, images, patch_size=40, batch_size=64, steps=1000, seed=0, augment=True, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(steps, **kwargs)
         if not images:
             raise InputError("PatchSampler needs at least one image; got none.")
         channels = {np.shape(im)[-1] for im in images}
@@ -140,22 +159,11 @@ class PatchSampler(keras.utils.PyDataset):
         self.images = images
         self.patch_size = int(patch_size)
         self.batch_size = int(batch_size)
-        self.steps = int(steps)
         self.seed = int(seed)
         self.augment = augment
-        self.epoch = 0
         positions = np.array([(h - patch_size + 1) * (w - patch_size + 1) for h, w, _ in map(np.shape, images)],
                              dtype=np.float64)
         self.weights = positions / positions.sum()
-
-    def __len__(self):
-        return self.steps
-
-    def __getitem__(self, index):
-        return self.batch(index, self.epoch)
-
-    def on_epoch_end(self):
-        self.epoch += 1
 
     def batch(self, index, epoch=0):
         """Batch `index` of epoch `epoch`: float32 `(batch_size, patch_size, patch_size, C)`."""

@@ -9,7 +9,17 @@ checking its sha256.
 
 The fixed identification split is per person: images 0-6 of each person are
 the gallery (`"train"`, 280 images), images 7-9 the queries (`"test"`, 120
-images). Every person is in both, as face identification needs.
+images). Every person is in both, as face identification needs; the identity
+judge (`olivetti_judge`) is trained on `"train"` and tested on `"test"`.
+
+Generative and completion models split by person instead: they train on the
+30 `"train_people"` (300 images) and are tested on the 10 `"held_out_people"`
+(100 images), whom they never see. `HELD_OUT_PEOPLE` was drawn once
+(`sorted(np.random.default_rng(0).choice(40, 10, replace=False))`) and is fixed
+here for every such model. The identity judge knows the held-out people from
+their images 0-6, so identity is judged on their images 7-9
+(`"held_out_people_test"`, 30 images), which neither the judge nor the model
+was trained on.
 """
 
 import hashlib
@@ -27,7 +37,8 @@ IMAGE_SHAPE = (64, 64, 1)
 N_PEOPLE = 40
 IMAGES_PER_PERSON = 10
 TRAIN_PER_PERSON = 7  # images 0..6 of each person train, 7..9 test
-SPLITS = ("train", "test", "all")
+HELD_OUT_PEOPLE = (0, 1, 2, 6, 9, 10, 16, 20, 26, 32)  # never seen by generative or completion models
+SPLITS = ("train", "test", "all", "train_people", "held_out_people", "held_out_people_test")
 
 
 def load_olivetti(split="all", data_dir=None):
@@ -35,7 +46,9 @@ def load_olivetti(split="all", data_dir=None):
 
     Args:
         split: `"train"` (images 0-6 of each person, 280), `"test"` (images 7-9,
-            120) or `"all"` (400, ordered by person).
+            120), `"all"` (400, ordered by person); by person: `"train_people"`
+            (the 30 people not held out, 300), `"held_out_people"` (the 10 of
+            `HELD_OUT_PEOPLE`, 100) or `"held_out_people_test"` (their images 7-9, 30).
         data_dir: a folder laid out like `shared/data`; defaults to `$ZOO_DATA_DIR`.
 
     Raises:
@@ -49,7 +62,11 @@ def load_olivetti(split="all", data_dir=None):
     images, labels = _read(path)
     if split == "all":
         return images, labels
-    keep = split_mask(len(labels), train=split == "train")
+    held_out = np.isin(labels, HELD_OUT_PEOPLE)
+    keep = {"train_people": ~held_out, "held_out_people": held_out,
+            "held_out_people_test": held_out & split_mask(len(labels), train=False)}.get(split)
+    if keep is None:
+        keep = split_mask(len(labels), train=split == "train")
     return images[keep], labels[keep]
 
 
