@@ -84,6 +84,18 @@ def _digit_classifier():
     return digit_classifier()
 
 
+def _digit_judge():
+    from zoo.models.classifier import digit_judge
+
+    return digit_judge()
+
+
+def _face_judge():
+    from zoo.models.classifier import face_judge
+
+    return face_judge()
+
+
 def dcgan_builder(loss, width=32, latent_dim=64, channels=1, packing=1, critic_depth=2, generator_head="deconv"):
     """A builder of the zoo's DCGAN-style `GAN` with `loss`, as the gan_* entries use; recipes reuse it.
 
@@ -204,6 +216,22 @@ ENTRIES = {
             family="classifier",
             build=_digit_classifier,
             recipe="recipes/digit_classifier.py --dataset usps",
+        ),
+        *[Entry(
+            name=f"{dataset}_judge",
+            description=f"Judge only (never in a training loss): {title} classifier with residual blocks, whose "
+                        f"features and labels score generated and translated {title} images (fid_{dataset}_judge).",
+            family="judge",
+            build=_digit_judge,
+            recipe=f"recipes/judge.py --dataset {dataset}",
+        ) for dataset, title in (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"), ("usps", "USPS (28x28)"))],
+        Entry(
+            name="olivetti_judge",
+            description="Judge only (never in a training loss): identity classifier of the 40 Olivetti people "
+                        "(64x64, residual blocks), that scores whether generated or completed faces keep identity.",
+            family="judge",
+            build=_face_judge,
+            recipe="recipes/judge.py --dataset olivetti",
         ),
         Entry(
             name="cyclegan_mnist_usps",

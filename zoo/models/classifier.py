@@ -27,23 +27,62 @@ def conv_features(image_shape, filters=(32, 64), features_dim=128):
     return keras.Model(inputs, features, name="body")
 
 
+def residual_features(image_shape, filters=(32, 64, 128), features_dim=128, dropout=0.0):
+    """Images -> `features_dim` ReLU features through residual blocks (He et al. 2016) with BatchNorm, the first
+    at full resolution and each next one strided, then global average pooling: another architecture than
+    `conv_features`, for the judges, so that a judge shares no weights or design with the networks that
+    training may use."""
+    inputs = keras.Input(image_shape)
+    x = layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem")(inputs)
+    x = layers.ReLU()(layers.BatchNormalization(name="stem_bn")(x))
+    for i, f in enumerate(filters):
+        stride = 1 if i == 0 else 2
+        shortcut = x
+        if stride != 1 or x.shape[-1] != f:
+            shortcut = layers.BatchNormalization(name=f"block_{i}_project_bn")(
+                layers.Conv2D(f, 1, strides=stride, use_bias=False, name=f"block_{i}_project")(x))
+        y = layers.Conv2D(f, 3, strides=stride, padding="same", use_bias=False, name=f"block_{i}_conv_a")(x)
+        y = layers.ReLU()(layers.BatchNormalization(name=f"block_{i}_bn_a")(y))
+        y = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"block_{i}_conv_b")(y)
+        y = layers.BatchNormalization(name=f"block_{i}_bn_b")(y)
+        x = layers.ReLU()(layers.Add()([shortcut, y]))
+    x = layers.GlobalAveragePooling2D()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    features = layers.Dense(features_dim, activation="relu", name="features")(x)
+    return keras.Model(inputs, features, name="body")
+
+
+ARCHITECTURES = {"plain": conv_features, "residual": residual_features}
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class DigitClassifier(SingleLossModel):
     """A conv net classifying images in [0, 1] into `n_classes`; trained with cross-entropy.
 
     Numpy in, numpy out: `features(x)` (the penultimate layer, for Frechet
-    distance and precision/recall), `predict_labels(x)`.
+    distance and precision/recall), `predict_labels(x)`. `architecture` is
+    "plain" (`conv_features`: mnistnet, fashionnet, uspsnet) or "residual"
+    (`residual_features`: the judges, `zoo.metrics.judges`).
     """
 
     tracked = ("loss", "accuracy")
 
-    def __init__(self, image_shape=(28, 28, 1), n_classes=10, filters=(32, 64), features_dim=128, **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), n_classes=10, filters=(32, 64), features_dim=128,
+                 architecture="plain", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}; got {architecture!r}")
+        if architecture == "plain" and dropout:
+            raise ValueError("dropout is an option of the residual architecture only")
         self.image_shape = tuple(image_shape)
         self.n_classes = n_classes
         self.filters = tuple(filters)
         self.features_dim = features_dim
-        self.body = conv_features(self.image_shape, self.filters, features_dim)
+        self.architecture = architecture
+        self.dropout = float(dropout)
+        extra = {"dropout": self.dropout} if architecture == "residual" else {}
+        self.body = ARCHITECTURES[architecture](self.image_shape, self.filters, features_dim, **extra)
         self.head = layers.Dense(n_classes, name="logits")
         self.head.build((None, features_dim))
         self.built = True
@@ -78,9 +117,22 @@ class DigitClassifier(SingleLossModel):
             "n_classes": self.n_classes,
             "filters": list(self.filters),
             "features_dim": self.features_dim,
+            "architecture": self.architecture,
+            "dropout": self.dropout,
         }
 
 
 def digit_classifier(n_classes=10, **kwargs):
     """A `DigitClassifier` for 28x28 grey images (MNIST, Fashion-MNIST, one channel of stacked MNIST)."""
     return DigitClassifier(image_shape=(28, 28, 1), n_classes=n_classes, **kwargs)
+
+
+def digit_judge(n_classes=10):
+    """The judges' network for 28x28 grey images: residual, 16-32-64 filters (`residual_features`)."""
+    return DigitClassifier(image_shape=(28, 28, 1), n_classes=n_classes, filters=(16, 32, 64), architecture="residual")
+
+
+def face_judge(n_classes=40):
+    """The identity judge for 64x64 grey Olivetti faces: residual, four stages, dropout before the features."""
+    return DigitClassifier(image_shape=(64, 64, 1), n_classes=n_classes, filters=(16, 32, 64, 128),
+                           architecture="residual", dropout=0.3)
