@@ -45,6 +45,7 @@ def to_numpy(x):
 # Words ------------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_pretokenize_lowercases_and_splits_punctuation_and_detokenize_joins_it_back():
     assert pretokenize("Two young, White males.") == ["two", "young", ",", "white", "males", "."]
     assert pretokenize("L'homme porte un T-shirt à 2.5 m") == ["l'", "homme", "porte", "un", "t", "-", "shirt", "à",
@@ -69,6 +70,7 @@ def tokenizer():
     return SubwordTokenizer.train(corpus, ("en", "fr"), vocab_size=120)
 
 
+@pytest.mark.backend_free
 def test_the_tokenizer_round_trips_text_and_reserves_its_ids(tokenizer):
     assert tokenizer.vocab_size <= 120
     assert tokenizer.processor.pad_id() == PAD_ID and tokenizer.processor.eos_id() == EOS_ID
@@ -85,6 +87,7 @@ def test_the_tokenizer_round_trips_text_and_reserves_its_ids(tokenizer):
         tokenizer.language_id("de")
 
 
+@pytest.mark.backend_free
 def test_word_starts_mark_the_first_piece_of_each_word(tokenizer):
     pieces = tokenizer.pieces("un homme fait du vélo")
     ids = tokenizer.encode(["un homme fait du vélo"])[0]
@@ -92,6 +95,7 @@ def test_word_starts_mark_the_first_piece_of_each_word(tokenizer):
     assert tokenizer.word_start[UNK_ID]
 
 
+@pytest.mark.backend_free
 def test_the_tokenizer_travels_in_its_config_and_trains_deterministically(tokenizer):
     copy = SubwordTokenizer.from_config(tokenizer.get_config())
     text = ["une femme fait du cheval .", "two dogs ride a bike"]
@@ -190,6 +194,7 @@ HYPOTHESES = ["The cat sat on the mat.", "a dog is running in the park", "two me
 REFERENCES = ["the cat is on the mat.", "A dog runs in the park.", "Two men are playing soccer."]
 
 
+@pytest.mark.backend_free
 def test_bleu_matches_sacrebleu_on_fixed_strings():
     import sacrebleu
 
@@ -207,6 +212,7 @@ def test_bleu_matches_sacrebleu_on_fixed_strings():
     assert two.score == pytest.approx(100.0) and "nrefs:2" in two.signature
 
 
+@pytest.mark.backend_free
 def test_bleu_errors_and_round_trip():
     with pytest.raises(InputError, match="3 hypotheses but 2 references"):
         corpus_bleu(HYPOTHESES, REFERENCES[:2])
@@ -223,6 +229,7 @@ def test_bleu_errors_and_round_trip():
 # Embeddings -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_vocabulary_and_cooccurrence_counts_by_hand():
     words, counts = vocabulary([["b", "a", "c"], ["a", "b"]], min_count=1)
     assert words == ["a", "b", "c"] and counts.tolist() == [2, 2, 1]
@@ -232,6 +239,7 @@ def test_vocabulary_and_cooccurrence_counts_by_hand():
     assert cooccurrences([["a", "x", "b"]], ["a", "b"], window=1).sum() == 0  # unknown words break no pairs
 
 
+@pytest.mark.backend_free
 def test_ppmi_by_hand():
     counts = np.array([[0.0, 2.0], [2.0, 4.0]])
     total = 8.0
@@ -242,6 +250,7 @@ def test_ppmi_by_hand():
     np.testing.assert_allclose(ppmi(counts, smoothing=1.0), expected)
 
 
+@pytest.mark.backend_free
 def test_truncated_svd_finds_the_top_singular_values():
     rng = np.random.default_rng(0)
     matrix = rng.standard_normal((60, 5)) @ np.diag([10, 8, 6, 4, 2]) @ rng.standard_normal((5, 50))
@@ -250,6 +259,7 @@ def test_truncated_svd_finds_the_top_singular_values():
     assert u.shape == (60, 3) and vt.shape == (3, 50)
 
 
+@pytest.mark.backend_free
 def test_ppmi_svd_embeddings_put_words_of_one_topic_together():
     rng = np.random.default_rng(0)
     topics = [["sun", "beach", "sand", "sea", "wave"], ["snow", "ski", "ice", "cold", "mountain"]]
@@ -263,6 +273,7 @@ def test_ppmi_svd_embeddings_put_words_of_one_topic_together():
     assert all(topic[words[j]] == topic[w] for w, j in zip(words, sims.argmax(axis=1), strict=True))
 
 
+@pytest.mark.backend_free
 def test_ppmi_svd_embeddings_weight_the_singular_values_by_the_given_power():
     rng = np.random.default_rng(0)
     corpus = [list(rng.choice(["a", "b", "c", "d", "e", "f", "g"], 5)) for _ in range(200)]
@@ -276,6 +287,7 @@ def test_ppmi_svd_embeddings_weight_the_singular_values_by_the_given_power():
         ppmi_svd_embeddings(corpus, words, dim=3, weighting=-1)
 
 
+@pytest.mark.backend_free
 def test_csls_matches_its_formula():
     rng = np.random.default_rng(0)
     source, target = rng.standard_normal((30, 8)), rng.standard_normal((40, 8))
@@ -303,6 +315,7 @@ def rotated_pair(n=300, dim=16, noise=0.02, seed=0):
     return source, target, rotation
 
 
+@pytest.mark.backend_free
 def test_procrustes_recovers_a_rotation_and_refinement_finds_it_from_nearby():
     source, target, rotation = rotated_pair()
     np.testing.assert_allclose(procrustes(source, target), rotation, atol=0.02)
@@ -406,6 +419,7 @@ def test_align_embeddings_checks_the_method_and_its_words():
         align_embeddings(source, target, method="identical", source_words=source_words, target_words=target_words)
 
 
+@pytest.mark.backend_free
 def test_word_by_word_uses_the_aligned_neighbours_and_copies_unknown_words():
     source, target, rotation = rotated_pair(n=6, dim=16, noise=0.0)
     translator = WordByWordTranslator.from_embeddings(["a", "man", "rides", "bike", "the", "."], source,
@@ -424,6 +438,7 @@ def data_dir():
     return shared_data_dir(os.path.join("multi30k", "val.en.gz"), "Multi30k")
 
 
+@pytest.mark.backend_free
 def test_multi30k_loads_aligned_splits(data_dir):
     test = load_multi30k("test_2016_flickr", ("en", "fr", "de"), data_dir=data_dir)
     assert {len(v) for v in test.values()} == {1000}
@@ -432,6 +447,7 @@ def test_multi30k_loads_aligned_splits(data_dir):
     assert len(train["en"]) == 29000 and train["en"][0] == "Two young, White males are outside near many bushes."
 
 
+@pytest.mark.backend_free
 def test_the_halves_are_disjoint_so_no_sentence_meets_its_translation(data_dir):
     a, b = disjoint_halves(29000, seed=0)
     assert len(a) == len(b) == 14500 and not set(a) & set(b) and set(a) | set(b) == set(range(29000))
@@ -442,6 +458,7 @@ def test_the_halves_are_disjoint_so_no_sentence_meets_its_translation(data_dir):
     assert disjoint_halves(10, seed=1)[0].tolist() != disjoint_halves(10, seed=2)[0].tolist()
 
 
+@pytest.mark.backend_free
 def test_multi30k_files_are_checked(data_dir, tmp_path):
     (tmp_path / "multi30k").mkdir()
     with gzip.open(os.path.join(data_dir, "multi30k", "val.en.gz"), "rt", encoding="utf-8") as f:

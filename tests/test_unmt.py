@@ -303,6 +303,7 @@ def test_a_tokenizer_with_other_than_two_languages_is_refused(tokenizer):
         UNMT("en-fr")
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_path):
     shared_data_dir(os.path.join("multi30k", "val.en.gz"), "The UNMT recipe")
     recipe = load_recipe("unmt_multi30k")

@@ -7,13 +7,18 @@
     zoo.publish(vae, "my-org/my-vae")
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "list_models", "load", "publish"]
+# The modules a user reaches as `zoo.<name>` after `import zoo`, each imported on first use.
+SUBMODULES = ("api", "cards", "checkpoints", "cli", "data", "errors", "finetune", "hub", "io", "layers", "losses",
+              "metrics", "models", "registry", "resume", "text", "trainers", "viz")
 
 
 def __getattr__(name):
-    # Imported on first use, so `import zoo` stays light (Keras loads its backend then).
+    # Imported on first use, so `import zoo` stays light (Keras loads its backend only when a model needs it).
     if name in ("load", "list_models"):
         from zoo import api
 
@@ -22,4 +27,10 @@ def __getattr__(name):
         from zoo.hub import publish
 
         return publish
+    if name in SUBMODULES:
+        return importlib.import_module(f"zoo.{name}")
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), "list_models", "load", "publish", *SUBMODULES])

@@ -17,8 +17,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import keras
-
 from zoo.cards import FORMAT_VERSION  # the card renderer checks it too; defined once there
 from zoo.errors import CheckpointError
 
@@ -48,6 +46,8 @@ def save_checkpoint(model, path, metadata, overwrite=False, repo_id=None):
     an existing one is replaced only with `overwrite=True`. `repo_id` is the
     Hub repository the model card's loading snippet points at.
     """
+    import keras
+
     from zoo import __version__
     from zoo.cards import render_card
 
@@ -141,6 +141,8 @@ def load_checkpoint(path, compile=True):
     With `compile=True` the model comes back compiled for fine-tuning, so
     `model.fit(x)` works at once.
     """
+    import keras
+
     import zoo.models  # noqa: F401  registers the zoo's classes for deserialization
 
     zoo_metadata = read_metadata(path)
@@ -152,4 +154,8 @@ def load_checkpoint(path, compile=True):
     if compile and not model.compiled and hasattr(model, "compile_for_finetuning"):
         model.compile_for_finetuning()
     model.zoo_metadata = dict(zoo_metadata)
+    if zoo_metadata.get("family") == "judge":
+        from zoo.metrics.judges import mark_judge
+
+        mark_judge(model)  # its layers refuse to join a training loss (zoo.metrics.judges.check_not_judge)
     return model

@@ -1,44 +1,147 @@
-"""The `zoo` command: list, load, sample, fine-tune and publish models; regenerate model cards.
+"""The `zoo` command: every checkpoint's abilities from the shell.
 
-    zoo list
+    zoo list                                            # the models (imports no backend: instant)
+    zoo info vae_mnist [--json]                         # its card
     zoo sample vae_mnist --n 64 --out samples.png
-    zoo sample hf://my-org/my-vae --revision v1
     zoo interpolate gan_mm_mnist --rows 8 --steps 10 --out interpolation.png
+    zoo translate unmt_multi30k_en_fr --src en --tgt fr "a man rides a bike ."   # or --file F, or stdin
+    zoo translate cyclegan_mnist_usps digits/ --direction a2b --out usps_like.png
+    zoo denoise dae_bsd noisy.png clean.png
+    zoo encode ae_mnist digits/ --out codes.npy
+    zoo reconstruct vae_mnist digits/ --out grid.png
+    zoo evaluate vae_mnist [--quick] [--json]          # re-measure the card: exit 1 if a number is off
     zoo load hf://my-org/my-vae
     zoo finetune vae_mnist --data ./my_images --epochs 5 --out ./my_vae
     zoo publish ./my_vae my-org/my-vae
     zoo cards [--check]
+
+Bad input (an unknown model, a model without the ability, an unreadable image,
+an output that exists without --overwrite) exits with status 2 and a message;
+nothing is written. `list`, `info` and `--help` import no Keras backend; the
+others load one quietly (`--verbose` shows its log lines).
 """
 
 import argparse
+import contextlib
+import json
+import logging
 import math
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the CLI
 
+BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch")
 
-def _list(args):
+
+class UsageError(Exception):
+    """What the user asked cannot be done; exit status 2."""
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send what native code writes to stderr (TensorFlow's and absl's start-up lines) to /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _backend(args):
+    """Import Keras (and so its backend) for a command that needs a model; quietly unless --verbose."""
+    if args.verbose:
+        import keras  # noqa: F401
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with _quiet_stderr():
+        import keras  # noqa: F401
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow  # noqa: F401  its start-up lines come on first import
+    for name in ("absl", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _load(args, ability=None):
+    """The model `args.model`, uncompiled; `ability`: the method a command needs (a clear error without it)."""
+    _backend(args)
     import zoo
 
-    models = zoo.list_models()
+    model = zoo.load(args.model, revision=getattr(args, "revision", None), compile=False)
+    if ability and not hasattr(model, ability):
+        raise UsageError(f"{args.model} cannot {args.command}: it has no {ability} method "
+                         f"({type(model).__name__}; see `zoo info {args.model}`)")
+    return model
+
+
+def _output(path, args):
+    """`path` as a Path, refused if it exists and --overwrite was not given (nothing is replaced unasked)."""
+    path = Path(path)
+    if path.exists() and not getattr(args, "overwrite", False):
+        raise UsageError(f"{path} exists; pass --overwrite to replace it, or write elsewhere")
+    return path
+
+
+def _print(args, text, data):
+    """`data` as JSON with --json, else `text`."""
+    print(json.dumps(data, indent=2, ensure_ascii=False) if getattr(args, "json", False) else text)
+
+
+def _images(args, model):
+    """The images of the folder `args.images`, in the model's size and channels (`--resize` to fit them)."""
+    from zoo.data import from_folder
+
+    if not hasattr(model, "image_shape"):
+        raise UsageError(f"{args.model} does not take images")
+    height, width, channels = model.image_shape
+    return from_folder(args.images, image_size=(height, width), channels=channels, resize=args.resize)
+
+
+def _list(args):
+    from zoo import registry
+
+    models = {name: entry.description for name, entry in sorted(registry.ENTRIES.items())}
     width = max(len(name) for name in models)
-    for name, description in models.items():
-        print(f"{name:<{width}}  {description}")
+    _print(args, "\n".join(f"{name:<{width}}  {description}" for name, description in models.items()), models)
+    return 0
+
+
+def _info(args):
+    from zoo import hub, registry
+    from zoo.checkpoints import CARD_FILE, read_metadata
+
+    ref = str(args.model)
+    if ref.startswith("hf://"):
+        folder = hub.download(hub.repo_id_from(ref), revision=args.revision)
+    elif Path(ref).is_dir():
+        folder = Path(ref)
+    else:
+        folder = registry.get(ref).checkpoint_dir
+        if not folder.is_dir():
+            raise UsageError(f"{ref} has no bundled checkpoint; `zoo info hf://<org>/{ref}` reads a Hub copy")
+    metadata = read_metadata(folder)
+    card = (folder / CARD_FILE).read_text() if (folder / CARD_FILE).is_file() else ""
+    body = card.split("---\n", 2)[-1].strip() if card.startswith("---\n") else card.strip()
+    _print(args, body or json.dumps(metadata, indent=2), metadata)
     return 0
 
 
 def _sample(args):
-    import zoo
     from zoo.viz import save_image_grid
 
     if args.n < 1:
-        raise SystemExit(f"zoo sample: --n must be a positive number of images; got {args.n}")
-    model = zoo.load(args.model, revision=args.revision, compile=False)
-    if not hasattr(model, "sample"):
-        raise SystemExit(f"zoo sample: {args.model} does not generate images (it has no sample method)")
+        raise UsageError(f"--n must be a positive number of images; got {args.n}")
+    out = _output(args.out, args)
+    model = _load(args, "sample")
     images = model.sample(args.n, seed=args.seed)
-    path = save_image_grid(images, args.out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
+    path = save_image_grid(images, out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
     print(f"wrote {args.n} samples of {args.model} to {path}")
     return 0
 
@@ -46,25 +149,133 @@ def _sample(args):
 def _interpolate(args):
     import numpy as np
 
-    import zoo
     from zoo.viz import save_rows
 
     if args.rows < 1 or args.steps < 2:
-        raise SystemExit(f"zoo interpolate: need --rows >= 1 and --steps >= 2; got {args.rows} and {args.steps}")
-    model = zoo.load(args.model, revision=args.revision, compile=False)
+        raise UsageError(f"need --rows >= 1 and --steps >= 2; got {args.rows} and {args.steps}")
+    out = _output(args.out, args)
+    model = _load(args)
     if not (hasattr(model, "interpolate") and hasattr(model, "latent_dim")):
-        raise SystemExit(f"zoo interpolate: {args.model} has no latent space to walk (no interpolate method)")
+        raise UsageError(f"{args.model} has no latent space to walk (no interpolate method)")
     z0, z1 = np.random.default_rng(args.seed).standard_normal((2, args.rows, model.latent_dim))
     grid = model.interpolate(z0, z1, steps=args.steps)  # (rows, steps, H, W, C)
-    path = save_rows(list(grid), args.out)
+    path = save_rows(list(grid), out)
     print(f"wrote {args.rows} interpolations of {args.steps} steps of {args.model} to {path}")
     return 0
 
 
-def _load(args):
-    import zoo
+def _translate(args):
+    model = _load(args, "translate")
+    if hasattr(model, "tokenizer"):  # text: sentences from the arguments, --file, or standard input
+        if args.direction or args.out:
+            raise UsageError(f"{args.model} translates text: give sentences, --file or standard input, with "
+                             "--src and --tgt (--direction and --out are for image translators)")
+        if not (args.src and args.tgt):
+            raise UsageError(f"{args.model} translates between {list(model.languages)}: give --src and --tgt")
+        sentences = _sentences(args)
+        translations = model.translate(sentences, src=args.src, tgt=args.tgt, beam=args.beam)
+        _print(args, "\n".join(translations),
+               [{"source": s, "translation": t} for s, t in zip(sentences, translations, strict=True)])
+        return 0
+    if args.src or args.tgt or args.file:
+        raise UsageError(f"{args.model} translates images: give a folder of images, --direction a2b or b2a and --out")
+    if len(args.inputs) != 1 or not args.direction or not args.out:
+        raise UsageError(f"{args.model} translates images: zoo translate {args.model} FOLDER --direction a2b "
+                         "--out grid.png")
+    from zoo.viz import save_rows
 
-    model = zoo.load(args.model, revision=args.revision, compile=False)
+    out = _output(args.out, args)
+    args.images = args.inputs[0]
+    images = _images(args, model)
+    save_rows([images, model.translate(images, args.direction)], out)
+    print(f"wrote {len(images)} images and their {args.direction} translations to {out}")
+    return 0
+
+
+def _sentences(args):
+    if args.file and args.inputs:
+        raise UsageError("give sentences as arguments or with --file, not both")
+    if args.file:
+        if args.file == "-":
+            return [line.rstrip("\n") for line in sys.stdin]
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"--file {path} does not exist; expected a text file with one sentence a line")
+        return path.read_text(encoding="utf-8").splitlines()
+    if args.inputs:
+        return list(args.inputs)
+    if sys.stdin.isatty():
+        raise UsageError("no sentences: give them as arguments, with --file, or on standard input")
+    return [line.rstrip("\n") for line in sys.stdin]
+
+
+def _denoise(args):
+    from zoo.data import read_image_file
+    from zoo.viz import save_image
+
+    out = _output(args.output, args)
+    image = read_image_file(args.input)
+    model = _load(args, "denoise")
+    path = save_image(model.denoise(image), out)
+    print(f"wrote {args.input} denoised by {args.model} to {path}")
+    return 0
+
+
+def _encode(args):
+    import numpy as np
+
+    out = _output(args.out, args)
+    if out.suffix != ".npy":
+        raise UsageError(f"--out {out} must be a .npy file")
+    model = _load(args, "encode")
+    images = _images(args, model)
+    codes = model.encode(images)
+    codes = codes[0] if isinstance(codes, tuple) else codes  # a VAE's posterior mean
+    np.save(out, np.asarray(codes), allow_pickle=False)
+    _print(args, f"wrote the {codes.shape[1]}-number codes of {len(images)} images to {out}",
+           {"images": len(images), "code_size": int(codes.shape[1]), "out": str(out)})
+    return 0
+
+
+def _reconstruct(args):
+    from zoo.viz import save_rows
+
+    out = _output(args.out, args)
+    model = _load(args, "reconstruct")
+    images = _images(args, model)[:args.n]
+    save_rows([images, model.reconstruct(images)], out)
+    print(f"wrote {len(images)} images and their reconstructions by {args.model} to {out}")
+    return 0
+
+
+def _evaluate(args):
+    model = _load(args)
+    from zoo import evaluation
+    from zoo.progress import enabled
+
+    rows = evaluation.evaluate(model, quick=args.quick,
+                               progress=(lambda m: print(f"measuring {m} ...", file=sys.stderr)) if enabled()
+                               else None)
+    off = [r for r in rows if r.within is False]
+    if args.json:
+        _print(args, "", [vars(r) for r in rows])
+    else:
+        width = max(len(r.key) for r in rows)
+        print(f"{'metric':<{width}}  {'card':>10}  {'measured':>10}  {'tolerance':>10}")
+        for r in rows:
+            if r.skipped:
+                print(f"{r.key:<{width}}  {r.card:>10g}  {'skipped':>10}  {'':>10}  {r.skipped}")
+            else:
+                print(f"{r.key:<{width}}  {r.card:>10g}  {r.measured:>10.4f}  {r.tolerance:>10.4f}  "
+                      f"{'ok' if r.within else 'OUTSIDE'}")
+        measured = sum(r.measured is not None for r in rows)
+        print(f"{measured} measured{' (quick: ' + 'a subset' + ')' if args.quick else ''}, {len(off)} outside "
+              f"their tolerance, {sum(bool(r.skipped) for r in rows)} skipped")
+    return 1 if off else 0
+
+
+def _describe(args):
+    model = _load(args)
     meta = model.zoo_metadata
     print(f"{meta['name']}: {meta['description']}")
     print(f"  class {type(model).__name__}, {model.count_params():,} parameters, from {meta.get('source', args.model)}")
@@ -74,6 +285,7 @@ def _load(args):
 
 
 def _finetune(args):
+    _backend(args)
     from zoo.finetune import finetune
 
     out = finetune(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
@@ -98,37 +310,79 @@ def _cards(args):
     return cards.main(["--root", args.root] + (["--check"] if args.check else []))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="zoo", description="Keras model zoo for unsupervised and generative learning.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser():
+    main_parser = argparse.ArgumentParser(prog="zoo", description="Keras model zoo for unsupervised and generative "
+                                          "learning: every checkpoint's abilities from the shell.")
+    main_parser.add_argument("--verbose", action="store_true", help="show the Keras backend's log lines")
+    commands = main_parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="list the models with one-line descriptions").set_defaults(run=_list)
+    def command(name, run, help, model=True, revision=True, json_output=False, overwrite=False):
+        sub = commands.add_parser(name, help=help, description=help)
+        if model:
+            sub.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
+        if revision:
+            sub.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
+        if json_output:
+            sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        if overwrite:
+            sub.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+        sub.set_defaults(run=run)
+        return sub
 
-    sample = commands.add_parser("sample", help="write a PNG grid of samples from a model")
-    sample.add_argument("model", help="a zoo model name or a checkpoint folder")
+    command("list", _list, "list the models with one-line descriptions", model=False, revision=False,
+            json_output=True)
+    command("info", _info, "print a model's card: what it is, what it measured, how it was trained",
+            json_output=True)
+
+    sample = command("sample", _sample, "write a PNG grid of samples from a model", overwrite=True)
     sample.add_argument("--n", type=int, default=64, help="number of samples (default 64: an 8x8 grid)")
     sample.add_argument("--out", default="samples.png", help="PNG file to write")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--nrow", type=int, default=None, help="images per row (default: square grid)")
-    sample.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
-    sample.set_defaults(run=_sample)
 
-    walk = commands.add_parser("interpolate", help="write a PNG of straight lines between random latent codes")
-    walk.add_argument("model", help="a zoo model name or a checkpoint folder of a GAN")
+    walk = command("interpolate", _interpolate, "write a PNG of straight lines between random latent codes",
+                   overwrite=True)
     walk.add_argument("--rows", type=int, default=8, help="pairs of codes, one row each")
     walk.add_argument("--steps", type=int, default=10, help="images per row, both ends included")
     walk.add_argument("--out", default="interpolation.png", help="PNG file to write")
     walk.add_argument("--seed", type=int, default=0)
-    walk.add_argument("--revision", default=None, help="Hub branch, tag or commit (hf:// models)")
-    walk.set_defaults(run=_interpolate)
 
-    load = commands.add_parser("load", help="load a model (fills the HF cache for hf:// ids) and describe it")
-    load.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
-    load.add_argument("--revision", default=None)
-    load.set_defaults(run=_load)
+    translate = command("translate", _translate, "translate sentences (text models) or a folder of images "
+                        "(image-to-image models)", json_output=True, overwrite=True)
+    translate.add_argument("inputs", nargs="*", help="sentences; or, for an image model, one folder of images")
+    translate.add_argument("--src", help="the sentences' language (text models)")
+    translate.add_argument("--tgt", help="the language to translate into (text models)")
+    translate.add_argument("--file", help="a text file with one sentence a line ('-': standard input)")
+    translate.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    translate.add_argument("--direction", choices=("a2b", "b2a"), help="image models: which way")
+    translate.add_argument("--out", help="image models: PNG of the inputs (first row) and their translations")
+    translate.add_argument("--resize", action="store_true", help="image models: resize images to the model's size")
 
-    tune = commands.add_parser("finetune", help="fine-tune a model on a folder of images; resumable")
-    tune.add_argument("model", help="a zoo model name, a checkpoint folder or hf://namespace/name")
+    denoise = command("denoise", _denoise, "denoise an image file (grey or colour, any size)", overwrite=True)
+    denoise.add_argument("input", help="the noisy image file")
+    denoise.add_argument("output", help="the PNG file to write")
+
+    encode = command("encode", _encode, "encode a folder of images into codes (a .npy file, one row an image)",
+                     json_output=True, overwrite=True)
+    encode.add_argument("images", help="a folder of image files, read in name order")
+    encode.add_argument("--out", required=True, help=".npy file to write")
+    encode.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+
+    rebuild = command("reconstruct", _reconstruct, "write a PNG of images (first row) and their reconstructions",
+                      overwrite=True)
+    rebuild.add_argument("images", help="a folder of image files, read in name order")
+    rebuild.add_argument("--out", required=True, help="PNG file to write")
+    rebuild.add_argument("--n", type=int, default=16, help="at most this many images (the first in name order)")
+    rebuild.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+
+    evaluate = command("evaluate", _evaluate, "re-measure a card's numbers with its recipe's evaluation; exit 1 if "
+                       "one is outside its tolerance (three standard errors)", json_output=True)
+    evaluate.add_argument("--quick", action="store_true", help="a documented subset of each evaluation, with a "
+                          "tolerance of three standard errors of the subset")
+
+    command("load", _describe, "load a model (fills the HF cache for hf:// ids) and describe it")
+
+    tune = command("finetune", _finetune, "fine-tune a model on a folder of images; resumable", overwrite=True)
     tune.add_argument("--data", required=True, help="folder of image files")
     tune.add_argument("--out", required=True, help="checkpoint folder to write")
     tune.add_argument("--epochs", type=int, default=5)
@@ -136,32 +390,40 @@ def main(argv=None):
     tune.add_argument("--validation-split", type=float, default=0.1)
     tune.add_argument("--learning-rate", type=float, default=1e-4)
     tune.add_argument("--resize", action="store_true", help="resize images to the model's input size")
-    tune.add_argument("--revision", default=None)
     tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--overwrite", action="store_true", help="replace an existing --out checkpoint")
-    tune.set_defaults(run=_finetune)
 
-    publish = commands.add_parser("publish", help="upload a checkpoint folder to the Hugging Face Hub")
+    publish = command("publish", _publish, "upload a checkpoint folder to the Hugging Face Hub", model=False,
+                      revision=False)
     publish.add_argument("checkpoint", help="checkpoint folder, e.g. ./my_vae or checkpoints/vae_mnist")
     publish.add_argument("repo_id", help="namespace/name on the Hub")
     publish.add_argument("--private", action="store_true")
     publish.add_argument("--message", default=None, help="commit message")
-    publish.set_defaults(run=_publish)
 
-    cards = commands.add_parser("cards", help="regenerate MODEL_CARDS.md and every checkpoint's README.md")
+    cards = command("cards", _cards, "regenerate MODEL_CARDS.md and every checkpoint's README.md", model=False,
+                    revision=False)
     cards.add_argument("--root", default=".")
     cards.add_argument("--check", action="store_true", help="only report stale cards; exit 1 if any")
-    cards.set_defaults(run=_cards)
+    return main_parser
 
-    args = parser.parse_args(argv)
+
+def main(argv=None):
+    main_parser = parser()
+    args, extra = main_parser.parse_known_args(argv)
+    if extra and args.command == "translate" and not any(e.startswith("-") for e in extra):
+        args.inputs += extra  # sentences after the options: zoo translate M --src en --tgt fr "a man ..."
+    elif extra:
+        main_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     from zoo.errors import ZooError
 
     try:
         return args.run(args)
-    except (ZooError, FileExistsError, ValueError) as error:
+    except (UsageError, ZooError, FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"zoo {args.command}: {error}", file=sys.stderr)
-        return 1
+        return 2
+    except BrokenPipeError:  # `zoo list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -75,6 +75,12 @@ def save_image_grid(images, path, nrow=None, padding=2):
     return _save_png(image_grid(images, nrow=nrow, padding=padding), path)
 
 
+def save_image(image, path):
+    """One image `(H, W)` or `(H, W, C)` in [0, 1] (C 1 or 3) as a PNG file of its own size, written atomically."""
+    image = _as_array(image, "image")
+    return _save_png(_to_uint8(_check_images(image[None], "image")[0]), path)
+
+
 def save_rows(rows, path, padding=2):
     """Writes several equally sized batches as the rows of one PNG; returns the path.
 

@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from zoo.losses import bernoulli_log_likelihood
+from zoo.progress import track
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -38,7 +39,7 @@ def iwae_bound(encode, decode_logits, x, k=1000, batch_size=None, seed=0, max_de
     rng = np.random.default_rng(seed)
     batch_size = batch_size or max(1, max_decodes // k)
     bounds = []
-    for start in range(0, len(x), batch_size):
+    for start in track(range(0, len(x), batch_size), label=f"IWAE bound, k={k}"):
         xb = x[start:start + batch_size]
         n = len(xb)
         mean, log_var = (ops.convert_to_numpy(t) for t in encode(xb))

@@ -45,8 +45,10 @@ from keras import layers, ops
 
 from zoo.backend import value_and_grad
 from zoo.data.multi30k import multi30k_tokenizer
+from zoo.data.batches import EpochBatches
 from zoo.data.shuffle import shuffled_passes
 from zoo.errors import InputError
+from zoo.progress import track
 from zoo.text.noise import add_noise
 from zoo.text.tokenizer import EOS_ID, PAD_ID, SubwordTokenizer
 from zoo.trainers import AdversarialModel
@@ -169,10 +171,17 @@ def teacher_forcing(targets, language_ids):
     return inputs, outputs
 
 
-def piece_cross_entropy(logits, targets):
-    """Cross-entropy of each target piece `(n, t)`, and which pieces are real (not padding)."""
-    return (keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True),
-            ops.not_equal(targets, PAD_ID))
+def piece_cross_entropy(logits, targets, label_smoothing=0.0):
+    """Cross-entropy of each target piece `(n, t)`, and which pieces are real (not padding).
+
+    With `label_smoothing` = e the target is (1 - e) on the true piece and e
+    spread evenly over the vocabulary (Szegedy et al. 2016), as in most
+    translation models since Vaswani et al. (2017)."""
+    losses = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+    if label_smoothing:
+        spread = -ops.mean(ops.log_softmax(logits, axis=-1), axis=-1)
+        losses = (1.0 - label_smoothing) * losses + label_smoothing * spread
+    return losses, ops.not_equal(targets, PAD_ID)
 
 
 def sequence_cross_entropy(logits, targets):
@@ -196,7 +205,8 @@ class UNMT(AdversarialModel):
     def __init__(self, tokenizer, embedding_dim=256, units=256, encoder_layers=1, dropout=0.0,
                  discriminator_units=256, discriminator_layers=2, denoising_weight=1.0, backtranslation_weight=1.0,
                  adversarial_weight=1.0, word_dropout=0.1, word_shuffle=3, noise_translations=True,
-                 discriminator_smoothing=0.1, max_input_length=100, max_output_length=100, seed=None, **kwargs):
+                 discriminator_smoothing=0.1, max_input_length=100, max_output_length=100, label_smoothing=0.0,
+                 seed=None, **kwargs):
         if isinstance(tokenizer, dict):
             tokenizer = SubwordTokenizer.from_config(tokenizer)
         if not isinstance(tokenizer, SubwordTokenizer):
@@ -222,6 +232,9 @@ class UNMT(AdversarialModel):
         self.word_dropout, self.word_shuffle = float(word_dropout), int(word_shuffle)
         self.noise_translations = bool(noise_translations)
         self.discriminator_smoothing = float(discriminator_smoothing)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
         self.max_input_length, self.max_output_length = int(max_input_length), int(max_output_length)
         self.translator = AttentionTranslator(tokenizer.vocab_size, self.embedding_dim, self.units,
                                               self.encoder_layers, self.dropout_rate, name="translator")
@@ -286,7 +299,7 @@ class UNMT(AdversarialModel):
         logits = self.translator.decode(inputs, states, mask, training=True)
         # cross-entropy of every piece at once; slices of the logits themselves would each cost a
         # gradient of the logits' full size (batch x length x vocabulary) on torch
-        losses, real = piece_cross_entropy(logits, targets)
+        losses, real = piece_cross_entropy(logits, targets, self.label_smoothing)
         terms, loss, start = {}, 0.0, 0
         for name, batches in groups:
             term = 0.0
@@ -419,7 +432,7 @@ class UNMT(AdversarialModel):
             raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
         order = np.argsort([len(r) for r in rows], kind="stable")  # similar lengths batch together
         results = [None] * len(rows)
-        for start in range(0, len(rows), int(batch_size)):
+        for start in track(range(0, len(rows), int(batch_size)), label=f"translating {len(rows)} sentences"):
             index = order[start:start + int(batch_size)]
             batch = _bucketed([rows[i] for i in index])
             longest = max(len(rows[i]) for i in index)
@@ -482,7 +495,7 @@ class UNMT(AdversarialModel):
             "word_dropout": self.word_dropout, "word_shuffle": self.word_shuffle,
             "noise_translations": self.noise_translations, "discriminator_smoothing": self.discriminator_smoothing,
             "max_input_length": self.max_input_length, "max_output_length": self.max_output_length,
-            "seed": self.seed,
+            "label_smoothing": self.label_smoothing, "seed": self.seed,
         }
 
 
@@ -495,44 +508,44 @@ def _bucketed(rows, multiple=8):
     return SubwordTokenizer.pad(list(rows) + [[]] * (count - len(rows)), length)
 
 
-class UNMTBatches(keras.utils.PyDataset):
+class UNMTBatches(EpochBatches):
     """Dict batches for `UNMT.fit`: `batch_size` sentences of each language and their translations, drawn
     independently per language (the two never line up), all padded to `length` pieces.
 
     `sentences[l]` and `translations[l]` are id lists (or padded matrices) of
     equal count; an epoch has `steps` batches (default: enough to see the
-    larger language once), each language walked in a fresh random order.
+    larger language once), each language walked in a fresh random order drawn
+    from (seed, epoch).
     """
 
     def __init__(self, sentences, translations, batch_size=32, length=50, steps=None, seed=0, **kwargs):
-        super().__init__(**kwargs)
-        self.languages = tuple(sentences)
-        self.data = {}
-        for lang in self.languages:
+        languages = tuple(sentences)
+        for lang in languages:
             if len(sentences[lang]) != len(translations[lang]) or not len(sentences[lang]):
                 raise InputError(f"{lang}: {len(sentences[lang])} sentences but {len(translations[lang])} "
                                  "translations; expected one translation per sentence, at least one")
+        if int(batch_size) < 1:
+            raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
+        largest = max(len(sentences[lang]) for lang in languages)
+        super().__init__(int(steps) if steps is not None else max(1, largest // int(batch_size)), **kwargs)
+        self.languages = languages
+        self.data = {}
+        for lang in languages:
             self.data[lang] = SubwordTokenizer.pad(sentences[lang], length)
             self.data[f"{lang}_translated"] = SubwordTokenizer.pad(translations[lang], length)
         self.batch_size = int(batch_size)
-        if self.batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
-        largest = max(len(sentences[lang]) for lang in self.languages)
-        self.steps = int(steps) if steps is not None else max(1, largest // self.batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
+        self.seed = int(seed)
 
-    def on_epoch_end(self):
+    def orders(self, epoch):
+        rng = np.random.default_rng([self.seed, epoch])
         count = self.steps * self.batch_size
-        self.orders = {lang: shuffled_passes(self.rng, len(self.data[lang]), count) for lang in self.languages}
+        return {lang: shuffled_passes(rng, len(self.data[lang]), count) for lang in self.languages}
 
-    def __len__(self):
-        return self.steps
-
-    def __getitem__(self, index):
+    def batch(self, index, epoch):
+        orders = self.epoch_orders(epoch)
         batch = {}
         for lang in self.languages:
-            rows = self.orders[lang][index * self.batch_size:(index + 1) * self.batch_size]
+            rows = orders[lang][index * self.batch_size:(index + 1) * self.batch_size]
             batch[lang] = self.data[lang][rows]
             batch[f"{lang}_translated"] = self.data[f"{lang}_translated"][rows]
         return batch

@@ -3,16 +3,17 @@
 - `words`: normalization (lowercase), pre-tokenization and detokenization;
 - `tokenizer`: a joint SentencePiece vocabulary with one control symbol per language;
 - `noise`: the word drop and local shuffle of Lample et al. (ICLR 2018), in `keras.ops`;
-- `bleu`: corpus BLEU through sacrebleu, with its signature, and round-trip BLEU;
+- `bleu`: corpus BLEU through sacrebleu, with its signature, BLEU on Moses tokens (the papers' way), and
+  round-trip BLEU;
 - `embeddings`: PPMI + SVD monolingual embeddings and CSLS nearest neighbours;
 - `alignment`: MUSE's adversarial alignment and Procrustes refinement (Conneau et al., ICLR 2018);
 - `word_by_word`: the word-by-word translation that unsupervised training starts from.
 """
 
-from zoo.text.bleu import BleuScore, corpus_bleu, round_trip_bleu
+from zoo.text.bleu import BleuScore, corpus_bleu, moses_bleu, round_trip_bleu
 from zoo.text.tokenizer import SubwordTokenizer
 from zoo.text.word_by_word import WordByWordTranslator
 from zoo.text.words import detokenize, normalize, pretokenize, pretokenized
 
-__all__ = ["BleuScore", "SubwordTokenizer", "WordByWordTranslator", "corpus_bleu", "detokenize", "normalize",
-           "pretokenize", "pretokenized", "round_trip_bleu"]
+__all__ = ["BleuScore", "SubwordTokenizer", "WordByWordTranslator", "corpus_bleu", "detokenize", "moses_bleu",
+           "normalize", "pretokenize", "pretokenized", "round_trip_bleu"]

@@ -4,9 +4,14 @@ Scores", WMT 2018), with its signature, so every number the zoo reports says how
 The zoo's translations are lowercased (`zoo.text.words`), so BLEU is
 case-insensitive by default (`lowercase=True`, signature `case:lc`), on
 sacrebleu's standard 13a tokenization of the detokenized text against the raw
-references. `round_trip_bleu` is the unsupervised model-selection criterion of
-Lample et al., ICLR 2018 (Section 3.4): BLEU of x against its translation
-translated back, which needs no parallel data.
+references. `moses_bleu` is BLEU the way Lample et al. (ICLR 2018) and most
+papers of its time report it: both sides lowercased and tokenized by the Moses
+tokenizer of the target language (sacremoses), then corpus BLEU on those
+tokens, as multi-bleu.perl computes it; it reads higher than sacrebleu's, so
+a paper's number is compared with it only. `round_trip_bleu` is the
+unsupervised model-selection criterion of Lample et al., ICLR 2018 (Section
+3.4): BLEU of x against its translation translated back, which needs no
+parallel data.
 """
 
 from dataclasses import dataclass
@@ -63,6 +68,25 @@ def corpus_bleu(hypotheses, references, lowercase=True, tokenize="13a"):
     return BleuScore(score=float(result.score), signature=str(metric.get_signature()),
                      precisions=tuple(float(p) for p in result.precisions), brevity_penalty=float(result.bp),
                      hypothesis_length=int(result.sys_len), reference_length=int(result.ref_len))
+
+
+def moses_bleu(hypotheses, references, language):
+    """Corpus BLEU on lowercased Moses tokens of `language` (the target's), as multi-bleu.perl: the paper's way.
+
+    Returns a `BleuScore` whose signature says "tok:moses-<language>" (sacrebleu's own tokenizer is off)."""
+    from sacremoses import MosesTokenizer
+
+    hypotheses = _strings(hypotheses, "hypotheses")
+    references = _strings(references, "references")
+    tokenizer = MosesTokenizer(lang=language)
+
+    def tokens(sentences):
+        return [tokenizer.tokenize(s.lower(), escape=False, return_str=True) for s in sentences]
+
+    score = corpus_bleu(tokens(hypotheses), tokens(references), lowercase=False, tokenize="none")
+    signature = score.signature.replace("case:mixed", "case:lc").replace("tok:none", f"tok:moses-{language}")
+    return BleuScore(score.score, signature, score.precisions, score.brevity_penalty, score.hypothesis_length,
+                     score.reference_length)
 
 
 def round_trip_bleu(sentences, there, back, **kwargs):
