@@ -16,7 +16,14 @@ from zoo.io import git_commit, write_atomic
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def base_parser(description):
+def logs():
+    """Where runs write what is not a result (--quick outputs, training states): logs/, or $ZOO_LOGS_DIR (the tests
+    set it)."""
+    return Path(os.environ.get("ZOO_LOGS_DIR") or ROOT / "logs")
+
+
+def base_parser(description, trains=True):
+    """The options every recipe has; `trains`: the recipe trains by steps, so it can stop and resume."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true",
                         help="tiny settings (< 1 min); writes under logs/ unless --out is given")
@@ -24,13 +31,33 @@ def base_parser(description):
     parser.add_argument("--results", type=Path, default=None, help="results JSON to write")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 or 2")
+    if trains:
+        add_resume_arguments(parser)
     return parser
+
+
+def add_resume_arguments(parser):
+    group = parser.add_argument_group(
+        "stopping and resuming", "The training state (every variable, optimizers included, the position in the "
+        "data and the run's own record) is saved apart from the checkpoint, every --save-minutes and when training "
+        "stops. A run stopped by a limit, Ctrl-C or SIGTERM exits with status 75; the same command with --resume "
+        "continues it, on any machine with the same backend.")
+    group.add_argument("--resume", action="store_true", help="continue the training state of this command")
+    group.add_argument("--restart", action="store_true", help="start over, discarding an unfinished training state")
+    group.add_argument("--state", type=Path, default=None,
+                       help="the training state file (default: logs/<results name>[_quick]/training_state.npz; logs/ is "
+                            "$ZOO_LOGS_DIR where set)")
+    group.add_argument("--save-minutes", type=float, default=5.0, help="minutes between saves of the state")
+    group.add_argument("--max-minutes", type=float, default=None,
+                       help="stop training after this many minutes of this run, keeping the state")
+    group.add_argument("--max-steps", type=int, default=None,
+                       help="stop training after this many steps of this run, keeping the state")
 
 
 def outputs(args, name):
     """Checkpoint and results paths: the bundled ones for full runs, logs/ for --quick."""
     if args.quick:
-        scratch = ROOT / "logs" / f"{name}_quick"
+        scratch = logs() / f"{name}_quick"
         return args.out or scratch / name, args.results or scratch / f"{name}.json"
     return args.out or ROOT / "checkpoints" / name, args.results or ROOT / "results" / f"{name}.json"
 
@@ -74,6 +101,123 @@ def device():
     return "unknown"
 
 
+# Options that say how a run goes or what it measures, not what it trains: a state is resumed whatever their
+# values (recipes name their own evaluation options too).
+NOT_IDENTITY = ("resume", "restart", "state", "save_minutes", "max_minutes", "max_steps", "verbose", "out",
+                "results", "weights", "standing_batches", "standing_only")
+STOPPED = 75  # exit status of a run stopped early with its state kept (sysexits' EX_TEMPFAIL: try again)
+
+
+def state_path(args, name):
+    """`--state`, else logs/<results name>[_quick]/training_state.npz (apart from the checkpoint and results)."""
+    if args.state:
+        return Path(args.state)
+    stem = Path(args.results).stem if args.results else name
+    return logs() / (stem + ("_quick" if args.quick and not stem.endswith("_quick") else "")) \
+        / "training_state.npz"
+
+
+def check_state(args, name, path=None, resume=None):
+    """What --resume and --restart ask of the state file, checked before any data is read or model built: a
+    state to resume exists and can be read; an unfinished one is not started over without --restart. Returns
+    the path."""
+    from zoo.resume import TrainingState, TrainingStateError
+
+    resume = args.resume if resume is None else resume
+    path = Path(path or state_path(args, name))
+    if args.resume and args.restart:
+        raise TrainingStateError("--resume continues the training state and --restart discards it; pass one")
+    state = TrainingState(path, {})
+    if resume:
+        state.peek()  # it exists and reads whole
+    elif state.exists() and not args.restart:
+        try:
+            manifest = state.peek()
+        except TrainingStateError as e:
+            raise TrainingStateError(f"{e} It is not overwritten without --restart.") from None
+        if not (manifest["position"] or {}).get("finished"):
+            raise TrainingStateError(
+                f"{path} holds an unfinished training ({state.describe()}; `{manifest['record'].get('command')}`)"
+                ": pass --resume to continue it, or --restart to discard it")
+    return path
+
+
+def training_state(args, name, model, exclude=(), path=None, resume=None):
+    """The run's `TrainingState` (at `path`, default `state_path`), restored into the compiled `model` with
+    --resume (or as `resume` says, for a recipe that trains several models).
+
+    The state's identity is the recipe's name, the backend and every option
+    but those in `NOT_IDENTITY` and `exclude`. Without --resume, an unfinished
+    state of the same path is never overwritten unless --restart says so; a
+    finished one (its checkpoint was written) is replaced, with a line saying so.
+    """
+    from zoo.resume import TrainingState
+
+    resume = args.resume if resume is None else resume
+    path = check_state(args, name, path, resume)
+    config = {key: (str(value) if isinstance(value, Path) else value) for key, value in sorted(vars(args).items())
+              if key not in NOT_IDENTITY and key not in exclude}
+    state = TrainingState(path, identity={"recipe": name, "backend": keras.backend.backend(), "config": config})
+    if resume:
+        state.restore(model)
+        print(f"resuming {state.path}: {state.describe()}", flush=True)
+    elif state.exists() and not args.restart:
+        print(f"replacing the finished training state {state.path} ({state.describe()})", flush=True)
+    state.record.setdefault("runs", []).append({"command": command_line(), "git_commit": COMMIT, "device": device(),
+                                                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "step": state.step})
+    state.record["command"] = state.record["runs"][0]["command"]
+    return state
+
+
+def resume_options(args, run_args, name):
+    """The stopping and resuming options of a recipe that runs another (`run_args`, the other's parsed options):
+    --resume where that run has a state to resume (the others start fresh), and the rest as given."""
+    options = ["--save-minutes", str(args.save_minutes)]
+    if args.resume and state_path(run_args, name).is_file():
+        options.append("--resume")
+    if args.restart:
+        options.append("--restart")
+    for flag, value in (("--max-minutes", args.max_minutes), ("--max-steps", args.max_steps)):
+        if value is not None:
+            options += [flag, str(value)]
+    return options
+
+
+def resumed_config(args, name):
+    """With --resume, the configuration the run's state was started with (e.g. steps a time budget gave); else
+    None."""
+    from zoo.resume import TrainingState
+
+    if not args.resume:
+        return None
+    return TrainingState(state_path(args, name), {}).peek()["identity"]["config"]
+
+
+def fit(model, data, epochs, args, state, **fit_kwargs):
+    """`zoo.resume.fit` with the run's limits and saving interval; returns the history of every epoch."""
+    from zoo import resume
+
+    return resume.fit(model, data, epochs, state=state, save_every=60 * args.save_minutes, max_steps=args.max_steps,
+                      max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+                      verbose=verbosity(args.verbose), **fit_kwargs)
+
+
+def run(main):
+    """Run a recipe's `main`: a stopped training exits with status 75 and says how to continue; a state that
+    cannot be resumed exits with status 2 and says why."""
+    from zoo.resume import TrainingStateError, TrainingStopped
+
+    try:
+        main()
+    except TrainingStopped as e:
+        again = " ".join(a for a in command_line().split(" ") if a not in ("--resume", "--restart"))
+        print(f"{e}\ncontinue with: {again} --resume", file=sys.stderr)
+        sys.exit(STOPPED)
+    except TrainingStateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 def verbosity(value):
     return value if value == "auto" else int(value)
 
@@ -88,7 +232,14 @@ class Stopwatch:
 
 
 def results_record(name, args, metrics, train_seconds, history, **extra):
-    """The results JSON of a run: what it measured, on what, from which code and command."""
+    """The results JSON of a run: what it measured, on what, from which code and command.
+
+    `train_seconds` may be the run's `TrainingState`: its seconds of training over every run that resumed it,
+    and those runs (command, commit, device, step at start) under "training_runs".
+    """
+    if hasattr(train_seconds, "record"):
+        extra["training_runs"] = train_seconds.record["runs"]
+        train_seconds = round(train_seconds.seconds, 1)
     return {
         "name": name,
         "metrics": _metric_values(metrics),
@@ -238,11 +389,11 @@ def cyclegan_args(description, steps, argv=None):
     return args
 
 
-def train_cyclegan(args, x_a, x_b):
-    """Builds the 28x28 CycleGAN of `args` and trains it unpaired on `x_a` (domain A) and `x_b` (B).
+def train_cyclegan(args, name, x_a, x_b):
+    """Builds the 28x28 CycleGAN of `args` and trains it unpaired on `x_a` (domain A) and `x_b` (B), resumably.
 
-    Returns `(model, history, train_seconds, training)`, `training` being what
-    the results JSON records about the run (steps, epochs, batch size, ...).
+    Returns `(model, history, state, training)`, `training` being what the
+    results JSON records about the run (steps, epochs, batch size, ...).
     """
     from zoo.models.cyclegan import cyclegan_mnist_usps, unpaired
 
@@ -252,9 +403,8 @@ def train_cyclegan(args, x_a, x_b):
     epochs = math.ceil(args.steps / steps_per_epoch)
     model.compile(total_steps=epochs * steps_per_epoch, learning_rate=args.learning_rate, jit_compile=jit_compile())
     data = unpaired(x_a, x_b, batch_size=args.batch_size, steps=steps_per_epoch, seed=args.seed)
-    clock = Stopwatch()
-    history = model.fit(data, epochs=epochs, verbose=verbosity(args.verbose))
-    train_seconds = clock.seconds
+    state = training_state(args, name, model)
+    history = fit(model, data, epochs, args, state)
     training = {
         "steps": int(model.optimizer["generator_ab"].iterations.numpy()),
         "epochs": epochs,
@@ -263,4 +413,4 @@ def train_cyclegan(args, x_a, x_b):
         "identity_weight": args.identity_weight,
         "architecture": {"width": args.width, "n_blocks": args.blocks, "discriminator_width": args.discriminator_width},
     }
-    return model, history, train_seconds, training
+    return model, history, state, training

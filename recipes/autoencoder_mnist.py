@@ -33,7 +33,9 @@ import numpy as np  # noqa: E402
 import _common  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
+from zoo import evaluation  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
+from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.metrics import (  # noqa: E402
     balanced_subset,
     cluster_accuracy,
@@ -93,20 +95,29 @@ def load_data(quick, dataset="mnist"):
     return x_train, y_train.astype("int64"), x_test, y_test.astype("int64")
 
 
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": load_data(args.quick, args.dataset)[0]}
+
+
 def codes_of(model, x):
     """The code a downstream user takes: the autoencoder's code, or the VAE's posterior mean."""
     codes = model.encode(x)
     return codes[0] if isinstance(codes, tuple) else codes
 
 
-def measure_codes(encoder, codes_train, codes_test, x_train, y_train, x_test, y_test, quick=False, seed=0):
-    """The four uses of a code; `encoder` (a Keras model, or None for raw pixels) is fine-tuned for few labels."""
+def measure_codes(encoder, codes_train, codes_test, x_train, y_train, x_test, y_test, quick=False, seed=0,
+                  unsupervised=True):
+    """The four uses of a code; `encoder` (a Keras model, or None for raw pixels) is fine-tuned for few labels.
+    `unsupervised=False` leaves out k-means and retrieval (a model's recipe measures them with its protocol,
+    zoo.evaluation.reconstruction)."""
     measured = {"linear_probe": linear_probe(codes_train, y_train, codes_test, y_test, steps=200 if quick else 5000)}
-    all_codes, all_labels = np.concatenate([codes_train, codes_test]), np.concatenate([y_train, y_test])
-    _, clusters, _ = kmeans(all_codes, 10, n_init=2 if quick else 10, seed=seed)
-    measured["cluster_accuracy"] = cluster_accuracy(all_labels, clusters)
-    measured["cluster_nmi"] = normalized_mutual_info(all_labels, clusters)
-    measured["retrieval_p10"] = retrieval_precision(codes_test, y_test, codes_train, y_train, k=10)
+    if unsupervised:
+        all_codes, all_labels = np.concatenate([codes_train, codes_test]), np.concatenate([y_train, y_test])
+        _, clusters, _ = kmeans(all_codes, 10, n_init=2 if quick else 10, seed=seed)
+        measured["cluster_accuracy"] = cluster_accuracy(all_labels, clusters)
+        measured["cluster_nmi"] = normalized_mutual_info(all_labels, clusters)
+        measured["retrieval_p10"] = retrieval_precision(codes_test, y_test, codes_train, y_train, k=10)
     if encoder is not None:
         for n in FEW_LABELS:
             for pretrained in (True, False):
@@ -150,13 +161,15 @@ def code_metrics(measured, split):
 
 
 
-def train(model, x_train, x_test, args):
-    steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
+def train(model, x_train, x_test, args, name):
+    """Trains `args.epochs` epochs (resumable); returns the steps, the history and the training state."""
+    data = ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed)
+    steps = args.epochs * len(data)
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.1)
     model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=_common.jit_compile())
-    history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                        validation_data=(x_test,), verbose=_common.verbosity(args.verbose))
-    return steps, history.history
+    state = _common.training_state(args, name, model)
+    history = _common.fit(model, data, args.epochs, args, state, validation_data=(x_test,))
+    return steps, history, state
 
 
 def pictures(model, kind, x_train, x_test, y_test, codes_train, codes_test, path_stem):
@@ -184,7 +197,7 @@ def main(argv=None):
     name, paper = checkpoint_name(args.model, args.dataset), MODELS[args.model][1]
     dataset = DATASETS[args.dataset]
     out, results_path = _common.outputs(args, name)
-    clock = _common.Stopwatch()
+    _common.check_state(args, name)  # before the data: a bad --resume fails at once
 
     x_train, y_train, x_test, y_test = load_data(args.quick, args.dataset)
     model = registry.get(name).build()
@@ -196,14 +209,16 @@ def main(argv=None):
         trained_by = {key: previous.get(key) for key in ("command", "git_commit", "train_seconds", "history")}
         steps, history, train_seconds = previous.get("steps"), previous.get("history"), previous.get("train_seconds")
     else:
-        steps, history = train(model, x_train, x_test, args)
-        train_seconds = clock.seconds
-    test_loss = float(model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)["loss"])
-
+        steps, history, train_seconds = train(model, x_train, x_test, args, name)  # the state: its seconds
     eval_clock = _common.Stopwatch()
+    spec = {"dataset": args.dataset, "seed": args.seed, "active_kl": ACTIVE_KL, "images": len(x_test),
+            "train_images": len(x_train)}  # zoo.evaluation.reconstruction: `zoo evaluate` runs it again
+    measurements = evaluation.reconstruction(model, **spec)
+    test_loss = measurements["test_loss"].value
     codes_train, codes_test = codes_of(model, x_train), codes_of(model, x_test)
     measured = measure_codes(model.encoder, codes_train, codes_test, x_train, y_train, x_test, y_test,
-                             quick=args.quick, seed=args.seed)
+                             quick=args.quick, seed=args.seed, unsupervised=False)
+    measured.update({key: measurements[key].value for key in ("cluster_accuracy", "cluster_nmi", "retrieval_p10")})
     print(" ".join(f"{k}={v:.4f}" for k, v in measured.items()))
     split = f"{dataset['title']} train ({len(x_train)}) / test ({len(x_test)})"
     is_vae = args.model == "beta_vae"
@@ -215,10 +230,10 @@ def main(argv=None):
         kl = model.kl_per_dimension(x_test)
         extra["kl_per_dimension"] = [round(float(v), 4) for v in kl]
         metrics.append({"key": "active_dimensions", "name": f"Active latent dimensions (mean KL > {ACTIVE_KL} nats)",
-                        "value": int(np.sum(kl > ACTIVE_KL)), "unit": f"of {model.latent_dim}",
+                        "value": int(measurements["active_dimensions"].value), "unit": f"of {model.latent_dim}",
                         "lower_is_better": False, "split": f"test ({len(x_test)})"})
         print("KL per dimension (nats):", " ".join(f"{v:.3f}" for v in kl))
-    metrics += code_metrics(measured, split)
+    metrics = evaluation.with_protocol(metrics + code_metrics(measured, split), "reconstruction", spec, measurements)
 
     results = _common.results_record(
         name, args, metrics, train_seconds, history, eval_seconds=eval_clock.seconds, steps=steps,
@@ -249,4 +264,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

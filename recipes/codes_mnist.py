@@ -29,10 +29,19 @@ COLUMNS = [("linear_probe", "linear probe"), ("cluster_accuracy", "k-means acc")
 TARGETS = {"linear_probe": ">= 0.98", "cluster_accuracy": ">= 0.90", "labels_100_pretrained": "scratch + 0.10"}
 
 
-def main(argv=None):
-    parser = _common.base_parser(__doc__.splitlines()[0])
+def training_data(args):
+    """What the recipe fits its probes on (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": load_data(args.quick, args.dataset)[0]}
+
+
+def parse_args(argv=None):
+    parser = _common.base_parser(__doc__.splitlines()[0], trains=False)  # measures codes: nothing to resume
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     name = f"codes_{args.dataset}"
     keras.utils.set_random_seed(args.seed)
     _, results_path = _common.outputs(args, name)

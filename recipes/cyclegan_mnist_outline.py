@@ -50,6 +50,7 @@ import zoo  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.styled import outline, unpaired_styled  # noqa: E402
+from zoo import evaluation  # noqa: E402
 from zoo.metrics import psnr  # noqa: E402
 from zoo.viz import save_rows  # noqa: E402
 
@@ -67,28 +68,36 @@ def scores(estimate, truth):
             "psnr": float(np.mean([psnr(t, e) for t, e in zip(truth, estimate, strict=True)]))}
 
 
-def evaluate(model, x, y, judge):
-    """Both directions on test digits `x` (labels `y`), scored against the true translations; `judge` classifies.
+def protocol(args):
+    """How the card's numbers are measured (zoo.evaluation.cyclegan_outline; `zoo evaluate` runs it again)."""
+    return {"images": 256 if args.quick else None}
 
-    Returns `(a2b, b2a, baselines)`: the two runs (images and scores) and what
-    needs no model: the identity and inversion baselines (the same both ways)
-    and `judge`'s accuracy on `x` and on `outline(x)`.
-    """
+
+def baselines_of(x, y, judge):
+    """What needs no model: the identity and inversion baselines (the same both ways) and `judge`'s accuracy on
+    `x` and on `outline(x)`."""
     styled = outline(x)
-    fake_styled = model.translate(x, "a2b")
-    fake_x = model.translate(styled, "b2a")
-    a2b = {"input": x, "translation": fake_styled, "reconstruction": model.translate(fake_styled, "b2a"),
-           "truth": styled, **scores(fake_styled, styled)}
-    b2a = {"input": styled, "translation": fake_x, "reconstruction": model.translate(fake_x, "a2b"),
-           "truth": x, **scores(fake_x, x), "accuracy": float(np.mean(judge.predict_labels(fake_x) == y))}
-    for run in (a2b, b2a):
-        run["cycle_l1"] = float(np.mean(np.abs(run["reconstruction"] - run["input"])))
     identity, inversion = scores(x, styled), scores(1.0 - x, styled)
-    baselines = {"identity_l1": identity["l1"], "identity_psnr": identity["psnr"],
-                 "inversion_l1": inversion["l1"], "inversion_psnr": inversion["psnr"],
-                 "accuracy_real": float(np.mean(judge.predict_labels(x) == y)),
-                 "accuracy_untranslated": float(np.mean(judge.predict_labels(styled) == y))}
-    return a2b, b2a, baselines
+    return {"identity_l1": identity["l1"], "identity_psnr": identity["psnr"],
+            "inversion_l1": inversion["l1"], "inversion_psnr": inversion["psnr"],
+            "accuracy_real": float(np.mean(judge.predict_labels(x) == y)),
+            "accuracy_untranslated": float(np.mean(judge.predict_labels(styled) == y))}
+
+
+def judge_metrics(measured, n):
+    """The card's rows of mnist_judge (zoo.metrics.judges: never trained against) on the outlines of test digits
+    translated back to MNIST, and as a fraction of its accuracy on the digits themselves, from the values of
+    zoo.evaluation.cyclegan_outline."""
+    judged, relative = measured["accuracy_b2a_mnist_judge"], measured["relative_accuracy_b2a_mnist_judge"]
+    split = f"outlines of MNIST test ({n} digits) -> MNIST"
+    return [
+        {"key": "accuracy_b2a_mnist_judge", "name": "outline->MNIST label preservation (mnist_judge accuracy on "
+         "translations)", "value": round(judged, 4), "lower_is_better": False, "split": split,
+         "reference": f"mnist_judge on the MNIST digits themselves: {judged / relative:.4f}"},
+        {"key": "relative_accuracy_b2a_mnist_judge", "name": "outline->MNIST label preservation relative to the "
+         "judge (on translations / on the digits themselves)", "value": round(relative, 4),
+         "lower_is_better": False, "split": split},
+    ]
 
 
 def metrics_list(a2b, b2a, baselines, n):
@@ -123,19 +132,38 @@ def metrics_list(a2b, b2a, baselines, n):
     return metrics
 
 
+def parse_args(argv=None):
+    return _common.cyclegan_args(__doc__.splitlines()[0], steps=STEPS, argv=argv)
+
+
+def domains(args):
+    """The unpaired training images: two disjoint seeded halves of MNIST's training digits, the first as they are
+    (A), the outlines of the second (B); the same halves whatever --seed. Labels are never used for training."""
+    x_train, _ = zoo.data.load("mnist", "train[:1024]" if args.quick else "train")
+    return unpaired_styled(x_train)
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": np.concatenate(domains(args))}
+
+
 def main(argv=None):
-    args = _common.cyclegan_args(__doc__.splitlines()[0], steps=STEPS, argv=argv)
+    args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, NAME)
-    train_split, test_split = ("train[:1024]", "test[:256]") if args.quick else ("train", "test")
-    x_train, _ = zoo.data.load("mnist", train_split)  # labels are never used for training
-    x_a, x_b = unpaired_styled(x_train)  # the fixed split: the same two halves whatever --seed
-    x_test, y_test = zoo.data.load("mnist", test_split)
+    _common.check_state(args, NAME)  # before the data: a bad --resume fails at once
+    x_a, x_b = domains(args)
+    x_test, y_test = zoo.data.load("mnist", "test[:256]" if args.quick else "test")
     mnistnet = zoo.load("mnistnet", compile=False)
 
-    model, history, train_seconds, training = _common.train_cyclegan(args, x_a, x_b)
+    model, history, state, training = _common.train_cyclegan(args, NAME, x_a, x_b)
 
-    a2b, b2a, baselines = evaluate(model, x_test, y_test, mnistnet)
+    measurements = evaluation.cyclegan_outline(model, **protocol(args))
+    m = evaluation.values(measurements)
+    a2b = {"l1": m["l1_a2b"], "psnr": m["psnr_a2b"], "cycle_l1": m["cycle_l1_a2b"]}
+    b2a = {"l1": m["l1_b2a"], "psnr": m["psnr_b2a"], "cycle_l1": m["cycle_l1_b2a"], "accuracy": m["accuracy_b2a"]}
+    baselines = baselines_of(x_test, y_test, mnistnet)
     print(f"baselines: identity L1 {baselines['identity_l1']:.4f}, PSNR {baselines['identity_psnr']:.2f} dB; "
           f"inversion L1 {baselines['inversion_l1']:.4f}, PSNR {baselines['inversion_psnr']:.2f} dB")
     for key, run in (("MNIST->outline", a2b), ("outline->MNIST", b2a)):
@@ -143,13 +171,15 @@ def main(argv=None):
     print(f"outline->MNIST: mnistnet accuracy {b2a['accuracy']:.4f} (on MNIST {baselines['accuracy_real']:.4f}, "
           f"on untranslated outlines {baselines['accuracy_untranslated']:.4f})")
     pictures = []
-    for key, run in (("a2b", a2b), ("b2a", b2a)):
-        rows = [run[row][:16] for row in ("input", "translation", "reconstruction", "truth")]
+    for key, inputs, truth in (("a2b", x_test[:16], outline(x_test[:16])), ("b2a", outline(x_test[:16]), x_test[:16])):
+        translation = model.translate(inputs, key)
+        rows = [inputs, translation, model.translate(translation, "b2a" if key == "a2b" else "a2b"), truth]
         pictures.append(save_rows(rows, results_path.with_name(f"{NAME}_{key}.png")).name)
 
-    metrics = metrics_list(a2b, b2a, baselines, len(x_test))
+    metrics = evaluation.with_protocol(metrics_list(a2b, b2a, baselines, len(x_test)) + judge_metrics(m, len(x_test)),
+                                       "cyclegan_outline", protocol(args), measurements)
     results = _common.results_record(
-        NAME, args, metrics, train_seconds, history.history, pictures=pictures,
+        NAME, args, metrics, state, history, pictures=pictures,
         baselines={k: round(v, 4) for k, v in baselines.items()},
         domains={"a": len(x_a), "b": len(x_b), "test": len(x_test)}, **training)
     save_checkpoint(model, out, overwrite=True, metadata={
@@ -184,4 +214,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -28,8 +28,9 @@ import _common  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
+from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.data.usps import load_usps  # noqa: E402
-from zoo.metrics import frechet_distance  # noqa: E402
+from zoo import evaluation  # noqa: E402
 
 NAMES = {"mnist": "mnistnet", "fashion_mnist": "fashionnet", "usps": "uspsnet"}
 # USPS has 7291 training digits, MNIST 60000: without more data its net overfits (96% test accuracy,
@@ -70,29 +71,49 @@ def with_shifted_copies(x, y, shifts):
     return np.concatenate(copies), np.concatenate([y] * len(copies))
 
 
+def fit_data(args):
+    """The labelled images the classifier is fitted on: the training split (its first 2048 with --quick), with
+    shifted copies where `SHIFTS` says."""
+    x_train, y_train = load(args.dataset, "train")
+    if args.quick:
+        x_train, y_train = x_train[:2048], y_train[:2048]
+    return x_train, y_train, *with_shifted_copies(x_train, y_train, SHIFTS.get(args.dataset, ()))
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": fit_data(args)[2]}
+
+
+def train(model, name, x, y, test, args, augment=None):
+    """Fits the classifier `name` on `(x, y)` with Adam and a cosine decay over `args.epochs` epochs of
+    `args.batch_size`, resumably; `test` is the validation data. Returns the steps, the history and the state."""
+    data = ArrayBatches(x, y, batch_size=args.batch_size, seed=args.seed, augment=augment)
+    steps = args.epochs * len(data)
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=_common.jit_compile())
+    state = _common.training_state(args, name, model)
+    return steps, _common.fit(model, data, args.epochs, args, state, validation_data=test), state
+
+
 def main(argv=None):
     args = parse_args(argv)
     name = NAMES[args.dataset]
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, name)
-    x_train, y_train = load(args.dataset, "train")
+    _common.check_state(args, name)  # before the data: a bad --resume fails at once
+    x_train, y_train, x_fit, y_fit = fit_data(args)
     x_test, y_test = load(args.dataset, "test")
     if args.quick:
-        x_train, y_train, x_test, y_test = x_train[:2048], y_train[:2048], x_test[:512], y_test[:512]
-    x_fit, y_fit = with_shifted_copies(x_train, y_train, SHIFTS.get(args.dataset, ()))
+        x_test, y_test = x_test[:512], y_test[:512]
 
     model = registry.get(name).build()
-    steps = args.epochs * int(np.ceil(len(x_fit) / args.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.01)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=_common.jit_compile())
-    clock = _common.Stopwatch()
-    history = model.fit(x_fit, y_fit, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                        validation_data=(x_test, y_test), verbose=_common.verbosity(args.verbose))
-    train_seconds = clock.seconds
+    steps, history, state = train(model, name, x_fit, y_fit, (x_test, y_test), args)
 
-    accuracy = float(np.mean(model.predict_labels(x_test) == y_test))
+    spec = {"dataset": args.dataset, "name": name, "images": len(x_test)}  # zoo.evaluation.classification
+    measurements = evaluation.classification(model, **spec)
+    accuracy, floor = measurements["accuracy"].value, measurements[f"fid_{name}_floor"].value
     n = min(len(x_test), len(x_train))
-    floor = frechet_distance(model.features(x_test[:n]), model.features(x_train[:n]))
     print(f"{name}: test accuracy {accuracy:.4f}; real-vs-real Frechet distance {floor:.3f}")
 
     split = f"test ({len(x_test)} images)"
@@ -103,8 +124,9 @@ def main(argv=None):
          "value": round(float(floor), 4), "lower_is_better": True,
          "split": f"{n} test vs {n} training images"},
     ]
+    metrics = evaluation.with_protocol(metrics, "classification", spec, measurements)
     results = _common.results_record(
-        name, args, metrics, train_seconds, history.history, dataset=args.dataset, steps=steps,
+        name, args, metrics, state, history, dataset=args.dataset, steps=steps,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
@@ -134,4 +156,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -2,8 +2,10 @@
 
 Zhang, Zuo, Chen, Meng & Zhang, "Beyond a Gaussian Denoiser: Residual Learning of Deep CNN for Image
 Denoising", IEEE TIP 2017 (arXiv:1608.03981). One grey model is trained on random 40x40 patches of the
-Sun-Hays80, Set5 and Set14 images (at full and half size, randomly flipped/rotated) with noise of a level
-drawn per patch from [0, 55] (the paper's blind DnCNN-B), sized for ~35 minutes on 2 CPU cores (TF).
+T91, BSD200 (the BSDS300 training split) and Sun-Hays80 images (at 3/4 and half size, randomly
+flipped/rotated; views smaller than a patch left out) with noise of a level drawn per patch from [0, 55]
+(the paper's blind DnCNN-B), sized for ~35 minutes on 2 CPU cores (TF). Set5, Set14, BSD100, BSD68 and
+CBSD68 are test sets (zoo.data.test_sets), never trained on.
 Colour images are denoised in an opponent colour space, plane by plane (zoo/models/denoiser.py).
 
 Evaluation as in the literature: noise N(0, sigma^2) with sigma on the 0..255 scale added with a fixed seed
@@ -16,6 +18,7 @@ sigma 25: BM3D 28.57, DnCNN-S 29.23, DnCNN-B 29.16.
     python recipes/dncnn_bsd.py --steps 5000     # a fixed number of steps instead of --minutes (reproducible)
     python recipes/dncnn_bsd.py --quick          # < 1 minute on tiny settings, writes under logs/
     python recipes/dncnn_bsd.py --weights W.h5   # evaluate and package trained weights, no training
+    python recipes/dncnn_bsd.py --resume         # continue a stopped run with the steps its budget gave
 """
 
 import math
@@ -29,15 +32,15 @@ import _common
 import keras
 import numpy as np
 
+from zoo import evaluation
 from zoo.checkpoints import save_checkpoint
 from zoo.data import natural
-from zoo.metrics import psnr
 from zoo.models.denoiser import DnCNN
 from zoo.viz import save_rows
 
 NAME = "dae_bsd"
 DESCRIPTION = ("Blind DnCNN denoiser (Zhang et al. 2017) for Gaussian noise up to sigma 55 on grey and colour "
-               "natural images, trained on Sun-Hays80 + Set5 + Set14 patches; tested on BSD68 and CBSD68.")
+               "natural images, trained on T91 + BSD200 + Sun-Hays80 patches; tested on BSD68 and CBSD68.")
 SIGMAS = (15, 25, 50)
 NOISE_SEED = 0
 TEST_SETS = (("bsd68", 1, "BSD68 grey"), ("cbsd68", 3, "CBSD68 colour"))
@@ -71,8 +74,6 @@ def parse_args(argv=None):
     parser.add_argument("--eval-images", type=int, default=None, help="test images per set (default: all 68)")
     parser.add_argument("--weights", type=Path, default=None,
                         help="evaluate these trained weights (.weights.h5) instead of training")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="per-epoch weights and the training log (default logs/dae_bsd)")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.steps_per_epoch, args.batch_size, args.patch_size = args.steps or 40, 20, 8, 32
@@ -106,66 +107,47 @@ def steps_for_budget(args, images, probe_steps=8):
     return steps
 
 
-class TimeLimit(keras.callbacks.Callback):
-    """Stops training when `seconds` have passed (the machine got slower than measured)."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.start = time.perf_counter()
-        self.stopped_at = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.stopped_at is None and time.perf_counter() - self.start > self.seconds:
-            self.stopped_at = batch
-            self.model.stop_training = True
-
-
-def train(model, images, args, work_dir):
+def train(model, images, args):
+    """Trains `args.steps` steps (resumable); returns the steps done, the history and the training state."""
     steps_per_epoch = min(args.steps_per_epoch, args.steps)
     epochs = math.ceil(args.steps / steps_per_epoch)
-    steps = epochs * steps_per_epoch
     sampler = natural.PatchSampler(images, patch_size=args.patch_size, batch_size=args.batch_size,
                                    steps=steps_per_epoch, seed=args.seed)
-    compile_model(model, keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.01))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(work_dir / "last.weights.h5", save_weights_only=True),
-        keras.callbacks.CSVLogger(work_dir / "history.csv"),
-    ]
-    if getattr(args, "steps_from_minutes", False):  # a safety net: the steps were sized to the budget, the clock enforces it
-        callbacks.append(TimeLimit(1.15 * args.minutes * 60))
-    history = model.fit(sampler, epochs=epochs, callbacks=callbacks, verbose=_common.verbosity(args.verbose))
-    done = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    if done < steps:
-        print(f"stopped by the time limit after {done} of {steps} steps", flush=True)
-    return done, history.history
+    compile_model(model, keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=epochs * steps_per_epoch,
+                                                                alpha=0.01))
+    state = _common.training_state(args, NAME, model, exclude=("eval_images",))
+    history = _common.fit(model, sampler, epochs, args, state)
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations)), history, state
 
 
-def add_noise(image, sigma, rng):
-    """`image` (in [0, 1]) plus N(0, (sigma / 255)^2) noise, not clipped, as in the literature."""
-    return image + np.float32(sigma / 255.0) * rng.standard_normal(image.shape, dtype=np.float32)
+def protocol(args):
+    """How the card's numbers are measured (zoo.evaluation.denoising; `zoo evaluate dae_bsd` runs it again)."""
+    return {"sigmas": list(SIGMAS), "noise_seed": NOISE_SEED, "images": args.eval_images}
 
 
-def evaluate(model, limit=None):
-    """Mean PSNR (dB) of the denoised and of the noisy images, per test set and sigma; a few crops to show."""
-    measured, shown = {}, {}
+def evaluate(model, args):
+    """The protocol's measurements, and `{(set, sigma): (denoised PSNR, noisy PSNR)}` of them."""
+    measurements = evaluation.denoising(model, **protocol(args))
+    measured = {(name, sigma): (measurements[f"psnr_{name}_s{sigma}"].value,
+                                measurements[f"psnr_noisy_{name}_s{sigma}"].value)
+                for name, _, _ in TEST_SETS for sigma in SIGMAS}
+    for (name, sigma), (denoised, noisy) in measured.items():
+        print(f"{name} sigma {sigma}: denoised {denoised:.2f} dB, noisy {noisy:.2f} dB", flush=True)
+    return measurements, measured
+
+
+def shown_crops(model, limit=None):
+    """Clean / noisy / denoised crops at sigma 25 to show: the first 4 BSD68 and the last 4 CBSD68 images, with the
+    noise the protocol adds to them."""
+    shown = {}
     for name, channels, _ in TEST_SETS:
         clean = natural.load_images(name, channels, limit=limit)
-        for sigma in SIGMAS:
-            rng = np.random.default_rng([NOISE_SEED, sigma, channels])
-            noisy_psnr, denoised_psnr = [], []
-            for i, image in enumerate(clean):
-                noisy = add_noise(image, sigma, rng)
-                denoised = model.denoise(noisy)
-                noisy_psnr.append(psnr(image, noisy))
-                denoised_psnr.append(psnr(image, denoised))
-                if sigma == 25 and (i < 4 if channels == 1 else i >= len(clean) - 4):  # other scenes in colour
-                    shown.setdefault(name, []).append([_crop(a) for a in (image, noisy, denoised)])
-            measured[(name, sigma)] = (float(np.mean(denoised_psnr)), float(np.mean(noisy_psnr)))
-            print(f"{name} sigma {sigma}: denoised {measured[(name, sigma)][0]:.2f} dB, "
-                  f"noisy {measured[(name, sigma)][1]:.2f} dB ({len(clean)} images)", flush=True)
-    return measured, shown
+        rng = np.random.default_rng([NOISE_SEED, 25, channels])
+        noisy = [image + np.float32(25 / 255.0) * rng.standard_normal(image.shape, dtype=np.float32)
+                 for image in clean]  # drawn in order, as the protocol draws them
+        chosen = range(min(4, len(clean))) if channels == 1 else range(max(0, len(clean) - 4), len(clean))
+        shown[name] = [[_crop(a) for a in (clean[i], noisy[i], model.denoise(noisy[i]))] for i in chosen]
+    return shown
 
 
 def _crop(image, size=128):
@@ -199,35 +181,48 @@ def save_picture(shown, path):
     return save_rows(rows, path)
 
 
+def training_sets(args):
+    return ("t91",) if args.quick else natural.TRAIN_SETS
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"image_files": [f for s in training_sets(args) for f in natural.image_files(s)]}
+
+
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, NAME)
-    work_dir = args.work_dir or _common.ROOT / "logs" / (NAME + ("_quick" if args.quick else ""))
-    clock = _common.Stopwatch()
+    if not args.weights:
+        _common.check_state(args, NAME)  # before the data: a bad --resume fails at once
 
-    sets = ("set5",) if args.quick else natural.TRAIN_SETS
-    images = natural.training_images(sets=sets, scales=tuple(args.scales))
+    sets = training_sets(args)
+    images = natural.training_images(sets=sets, scales=tuple(args.scales), min_side=args.patch_size)
+    views = len(tuple(args.scales)) * sum(len(natural.image_files(s)) for s in sets)
+    if len(images) < views:
+        print(f"{views - len(images)} of {views} image views are smaller than a {args.patch_size}-pixel patch and "
+              "are left out", flush=True)
     model = build(args)
-    args.steps_from_minutes = args.steps is None and not args.weights
-    if args.steps_from_minutes:
-        args.steps = steps_for_budget(args, images)
+    if args.steps is None and not args.weights:  # a resumed run keeps the steps its budget gave when it began
+        resumed = _common.resumed_config(args, NAME)
+        args.steps = resumed["steps"] if resumed else steps_for_budget(args, images)
     if args.weights:
         model.load_weights(args.weights)
-        steps, history, train_seconds = None, None, None
+        steps, history, state = None, None, None
     else:
-        steps, history = train(model, images, args, work_dir)
-        train_seconds = clock.seconds
-        print(f"trained {steps} steps in {train_seconds:.0f} s", flush=True)
+        steps, history, state = train(model, images, args)
+        print(f"trained {steps} steps in {state.seconds:.0f} s", flush=True)
     eval_clock = _common.Stopwatch()
-    measured, shown = evaluate(model, args.eval_images)
+    measurements, measured = evaluate(model, args)
+    shown = shown_crops(model, args.eval_images)
     eval_seconds = eval_clock.seconds
     print(f"evaluated in {eval_seconds:.0f} s")
 
     n_images = len(natural.image_files("bsd68")[:args.eval_images])
-    metrics = metrics_list(measured, n_images)
+    metrics = evaluation.with_protocol(metrics_list(measured, n_images), "denoising", protocol(args), measurements)
     results = _common.results_record(
-        NAME, args, metrics, train_seconds, history, eval_seconds=eval_seconds, steps=steps,
+        NAME, args, metrics, state, history, eval_seconds=eval_seconds, steps=steps,
         batch_size=args.batch_size, patch_size=args.patch_size, depth=args.depth, width=args.width,
         learning_rate=args.learning_rate, sigma_range=[0.0, args.sigma_max], scales=args.scales,
         training_sets=list(sets), training_images=len(images), eval_images=n_images, noise_seed=NOISE_SEED)
@@ -269,4 +264,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from zoo import evaluation
 from zoo.checkpoints import save_checkpoint
 from zoo.data import olivetti
 from zoo.io import write_atomic
@@ -53,7 +54,7 @@ SPLIT = "test: images 7-9 of each of the 40 people (120 queries); gallery: image
 
 
 def parse_args(argv=None):
-    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser = _common.base_parser(__doc__.splitlines()[0], trains=False)  # closed-form: nothing to resume
     parser.add_argument("--splits", type=int, default=10, help="seeded random 7/3 splits per person to average over")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder laid out like shared/data (default $ZOO_DATA_DIR, else ../shared/data)")
@@ -99,10 +100,16 @@ def random_split_accuracies(x, y, splits, seed):
             for key, v in rows.items()}
 
 
+def training_data(args):
+    """What the recipe fits on: the identification gallery, images 0-6 of every person (tests/test_test_sets.py
+    keeps test sets out of it; the held-out people are a test set of generative models only)."""
+    return {"images": olivetti.load_olivetti("train")[0]}
+
+
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
-    scratch = _common.ROOT / "logs" / f"{NAME}_quick"
+    scratch = _common.logs() / f"{NAME}_quick"
     out_dir = args.out or (scratch if args.quick else _common.ROOT / "checkpoints")
     results_dir = args.results or (scratch if args.quick else _common.ROOT / "results")
     data_dir = args.data_dir or os.environ.get("ZOO_DATA_DIR") or _common.ROOT.parent / "shared" / "data"
@@ -161,6 +168,9 @@ def main(argv=None):
                 target=f"> eigenfaces ({splits['eigenfaces_200']['mean']} with {pca.n_components} components)",
                 split=f"{args.splits} random 7/3 splits per person, seeds {args.seed}..{args.seed + args.splits - 1}"),
     ]
+    # zoo.evaluation.identification measures these rows again (`zoo evaluate pca_olivetti`) from the fitted models
+    pca_metrics = evaluation.with_protocol(pca_metrics, "identification", {}, evaluation.identification(pca))
+    lda_metrics = evaluation.with_protocol(lda_metrics, "identification", {}, evaluation.identification(lda))
     pca_results = _common.results_record(
         PCA_NAME, args, pca_metrics, pca_seconds, None, n_components=pca.n_components,
         accuracy_vs_components=_curve(pca_curve),

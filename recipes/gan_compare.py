@@ -85,17 +85,28 @@ def beyond_budget_table(runs):
     return "\n".join(lines) + "\n"
 
 
+def training_data(args):
+    """What the recipe trains on: gan_mnist's MNIST (tests/test_test_sets.py keeps test sets out of it)."""
+    return gan_mnist.training_data(gan_mnist.parse_args(["--loss", args.losses[0]] + (["--quick"] if args.quick
+                                                                                         else [])))
+
+
 def main(argv=None):
     args = parse_args(argv)
-    results_dir = _common.ROOT / ("logs/gan_compare_quick" if args.quick else "results")
+    results_dir = _common.logs() / "gan_compare_quick" if args.quick else _common.ROOT / "results"
+    if args.state:
+        raise SystemExit("--state names one training state, but gan_compare trains one model per loss; each keeps "
+                         "its own (logs/gan_<loss>_mnist[_quick]/training_state.npz)")
     if not args.collect:
         for loss in args.losses:
-            gan_mnist.main(["--loss", loss, "--epochs", str(args.epochs), "--seed", str(args.seed),
-                            "--verbose", str(args.verbose)] + (["--quick"] if args.quick else []))
+            run = ["--loss", loss, "--epochs", str(args.epochs), "--seed", str(args.seed),
+                   "--verbose", str(args.verbose)] + (["--quick"] if args.quick else [])
+            gan_mnist.main(run + _common.resume_options(args, gan_mnist.parse_args(run), gan_mnist.checkpoint_name(
+                loss, "mnist")))
     runs = []
     for loss in args.losses:
         name = gan_mnist.checkpoint_name(loss, "mnist")
-        path = (_common.ROOT / "logs" / f"{name}_quick" if args.quick else results_dir) / f"{name}.json"
+        path = (_common.logs() / f"{name}_quick" if args.quick else results_dir) / f"{name}.json"
         if path.is_file():
             runs.append(json.loads(path.read_text()))
     if not runs:
@@ -123,4 +134,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -34,14 +34,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 import _common  # noqa: E402
 import zoo  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
-from zoo.metrics import frechet_distance, kl_to_uniform, precision_recall  # noqa: E402
+from zoo.data.batches import ArrayBatches  # noqa: E402
+from zoo import evaluation  # noqa: E402
+from zoo.metrics import judges  # noqa: E402
 from zoo.models.gan import LOSSES  # noqa: E402
 from zoo.viz import save_image_grid  # noqa: E402
 
@@ -90,19 +91,32 @@ def parse_args(argv=None):
     return args
 
 
-def evaluate(model, classifier, fid_key, x_test, n, seed):
-    """`n` samples and their metrics, under the metric keys (`fid_key`: fid_mnistnet or fid_fashionnet)."""
-    fake = model.sample(n, seed=seed)
-    real = x_test[:n]
-    real_features, fake_features = classifier.features(real), classifier.features(fake)
-    precision, recall = precision_recall(real_features, fake_features, k=3)
-    counts = np.bincount(classifier.predict_labels(fake), minlength=classifier.n_classes)
-    return fake, {
-        fid_key: float(frechet_distance(real_features, fake_features)),
-        "precision": float(precision),
-        "recall": float(recall),
-        "class_kl": float(kl_to_uniform(counts)),
-    }
+def training_images(args):
+    x_train, _ = zoo.data.load(args.dataset, "train")
+    return x_train[:2048] if args.quick else x_train
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": training_images(args)}
+
+
+def protocol(args, n):
+    """How the card's numbers are measured (zoo.evaluation.gan_samples; `zoo evaluate` runs it again)."""
+    return {"dataset": args.dataset, "samples": n, "seed": args.seed, "classifier": CLASSIFIERS[args.dataset]}
+
+
+def judge_rows(measured, dataset, split):
+    """The card's rows of the dataset's judge (zoo.metrics.judges: never trained against) from the measured
+    values of zoo.evaluation.gan_samples: the Frechet distance of its features, the KL of its class histogram."""
+    judge = judges.judge_name(dataset)
+    return [
+        {"key": f"fid_{judge}", "name": f"fid_{judge} (Frechet distance of the judge's features)",
+         "value": round(measured[f"fid_{judge}"], 4), "lower_is_better": True,
+         "reference": f"real-vs-real floor: see {judge}", "split": split},
+        {"key": f"class_kl_{judge}", "name": f"KL(class histogram by {judge} || uniform)",
+         "value": round(measured[f"class_kl_{judge}"], 4), "lower_is_better": True, "split": split},
+    ]
 
 
 def main(argv=None):
@@ -112,28 +126,26 @@ def main(argv=None):
     if args.standing_only:
         model, trained = _common.load_trained(out, results_path, name, args,
                                               ("dataset", "epochs", "batch_size", "seed", "quick", "samples"))
+    else:
+        _common.check_state(args, name)  # before the data: a bad --resume fails at once
     keras.utils.set_random_seed(args.seed)
-    x_train, _ = zoo.data.load(args.dataset, "train")
-    x_test, _ = zoo.data.load(args.dataset, "test")
-    if args.quick:
-        x_train, x_test = x_train[:2048], x_test[:512]
+    x_train = training_images(args)
     classifier_name = CLASSIFIERS[args.dataset]
-    classifier = zoo.load(classifier_name, compile=False)
 
     if not args.standing_only:
         model = registry.get(name).build()
         model.compile(jit_compile=_common.jit_compile())
-        clock = _common.Stopwatch()
-        history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                            verbose=_common.verbosity(args.verbose))
-        train_seconds = clock.seconds
+        state = _common.training_state(args, name, model, exclude=("samples",))
+        history = _common.fit(model, ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed), args.epochs,
+                              args, state)
     args.loss = model.gan_loss
-    n = min(args.samples, len(x_test))
+    n = min(args.samples, 512 if args.quick else 10000)  # the test split's 10k images, 512 with --quick
     fid_key = f"fid_{classifier_name}"
     standing = _common.set_standing_statistics(
-        model, args, lambda: evaluate(model, classifier, fid_key, x_test, n, args.seed)[1])
-    fake, measured = evaluate(model, classifier, fid_key, x_test, n, args.seed)
-    picture = save_image_grid(fake[:64], results_path.with_suffix(".png"), nrow=8)
+        model, args, lambda: evaluation.values(evaluation.gan_samples(model, **protocol(args, n))))
+    measurements = evaluation.gan_samples(model, **protocol(args, n))
+    measured = evaluation.values(measurements)
+    picture = save_image_grid(model.sample(64, seed=args.seed), results_path.with_suffix(".png"), nrow=8)
     print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in measured.items()))
 
     split = f"{n} samples vs as many {args.dataset} test images"
@@ -147,12 +159,14 @@ def main(argv=None):
          "lower_is_better": False, "split": split},
         {"key": "class_kl", "name": "KL(predicted-class histogram || uniform)",
          "value": round(measured["class_kl"], 4), "lower_is_better": True, "split": split},
+        *judge_rows(measured, args.dataset, split),
     ]
+    metrics = evaluation.with_protocol(metrics, "gan_samples", protocol(args, n), measurements)
     if args.standing_only:  # the training's record, with the new measurements
         results = _common.rewritten_record(trained, metrics, standing_statistics=standing)
     else:
         results = _common.results_record(
-            name, args, metrics, train_seconds, history.history, loss=args.loss, dataset=args.dataset,
+            name, args, metrics, state, history, loss=args.loss, dataset=args.dataset,
             picture=picture.name, generator_steps=int(model.optimizer["generator"].iterations.numpy()),
             epochs=args.epochs, batch_size=args.batch_size, n_critic=model.n_critic, samples=n,
             standing_statistics=standing)
@@ -183,4 +197,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -9,6 +9,8 @@ per loss (grey: data; colour: samples, by nearest mode).
 
     python recipes/gan_ring.py --losses mm wgan_gp      # -> results/gan_ring.json and results/gan_ring_<loss>.png
     python recipes/gan_ring.py --quick                  # seconds; writes under logs/
+
+Each loss keeps its own training state; `--resume` continues the losses that have one and starts the others.
 """
 
 import sys
@@ -20,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import _common  # noqa: E402
+from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.data.toy import eight_gaussians, ring_centres  # noqa: E402
 from zoo.metrics import high_quality_share, nearest_modes, ring_modes_covered  # noqa: E402
 from zoo.models.gan import GAN, LOSSES, mlp  # noqa: E402
@@ -40,6 +43,11 @@ def parse_args(argv=None):
     return args
 
 
+def training_data(args):
+    """Points drawn from the 8-Gaussians ring (zoo.data.toy): no dataset, so no test set to keep out."""
+    return {}
+
+
 def main(argv=None):
     args = parse_args(argv)
     _, results_path = _common.outputs(args, "gan_ring")
@@ -51,10 +59,12 @@ def main(argv=None):
         keras.utils.set_random_seed(args.seed)
         model = GAN(mlp(2, 2, name="generator"), mlp(2, 1, name="critic"), latent_dim=2, loss=loss, seed=args.seed)
         model.compile(jit_compile=_common.jit_compile())
-        epochs = int(np.ceil(args.steps * args.batch_size / len(data)))
-        clock = _common.Stopwatch()
-        model.fit(data, batch_size=args.batch_size, epochs=epochs, steps_per_epoch=args.steps // epochs,
-                  shuffle=True, verbose=0)
+        batches = ArrayBatches(data, batch_size=args.batch_size, seed=args.seed)
+        epochs = int(np.ceil(args.steps / len(batches)))
+        path = _common.state_path(args, "gan_ring").with_name(f"training_state_{loss}.npz")  # one per loss
+        state = _common.training_state(args, f"gan_ring_{loss}", model, exclude=("losses",), path=path,
+                                       resume=args.resume and path.is_file())
+        _common.fit(model, batches, epochs, args, state)
         samples = model.sample(SAMPLES, seed=args.seed)
         modes = ring_modes_covered(samples, centres, threshold=3 * STD)
         quality = high_quality_share(samples, centres, threshold=3 * STD)
@@ -66,7 +76,7 @@ def main(argv=None):
                     title=f"{loss}: {modes}/8 modes, {quality:.0%} high quality")
         runs[loss] = {"modes_covered": int(modes), "high_quality_share": round(float(quality), 4),
                       "generator_steps": int(model.optimizer["generator"].iterations.numpy()),
-                      "n_critic": model.n_critic, "train_seconds": clock.seconds, "picture": picture.name}
+                      "n_critic": model.n_critic, "train_seconds": round(state.seconds, 1), "picture": picture.name}
         print(f"{loss}: {modes}/8 modes covered, {quality:.1%} high-quality samples")
     _common.write_json(results_path, {
         "runs": runs, "std": STD, "samples": SAMPLES, "steps": args.steps, "batch_size": args.batch_size,
@@ -77,4 +87,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -40,6 +40,8 @@ import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices, stacked_labels  # noqa: E402
+from zoo import evaluation  # noqa: E402
+from zoo.metrics import judges  # noqa: E402
 from zoo.metrics.modes import channel_labels, kl_to_uniform, mode_histogram, modes_covered  # noqa: E402
 from zoo.models.gan import LOSSES  # noqa: E402
 from zoo.viz import save_image_grid  # noqa: E402
@@ -77,9 +79,28 @@ def bundled_settings(args):
 
 
 def mode_statistics(images, classifier):
-    """Modes covered (of 1000), KL to uniform, and the histogram, as mnistnet reads the channels."""
+    """Modes covered (of 1000), KL to uniform, and the histogram, as `classifier` (mnistnet) reads the channels."""
     counts = mode_histogram(channel_labels(classifier.predict_labels, images))
     return {"modes": modes_covered(counts), "kl": kl_to_uniform(counts)}, counts
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": zoo.data.load("mnist", "train")[0]}  # stacked on the fly from these digits
+
+
+def judge_metrics(measurements, real_stats, split):
+    """The card's rows of the modes as mnist_judge reads the channels (zoo.metrics.judges: never trained against;
+    `measurements` of zoo.evaluation.stacked_modes), beside its reading of real stacked test digits."""
+    reference = f"real stacked test digits by mnist_judge: {real_stats['modes']} modes, KL {real_stats['kl']:.4f}"
+    return [
+        {"key": "modes_covered_mnist_judge", "name": "Stacked MNIST modes covered (of 1000), read by mnist_judge",
+         "value": int(measurements["modes_covered_mnist_judge"].value), "lower_is_better": False, "split": split,
+         "reference": reference},
+        {"key": "mode_kl_mnist_judge", "name": "KL(mode histogram by mnist_judge || uniform), nats",
+         "value": round(measurements["mode_kl_mnist_judge"].value, 4), "lower_is_better": True, "split": split,
+         "reference": reference},
+    ]
 
 
 def main(argv=None):
@@ -89,6 +110,8 @@ def main(argv=None):
         model, trained = _common.load_trained(out, results_path, NAME, args, (
             "loss", "packing", "width", "critic_depth", "batch_size", "train_images", "seed", "quick", "samples"))
         steps, train_seconds = trained["generator_steps"], trained["train_seconds"]
+    else:
+        _common.check_state(args, NAME)  # before the data: a bad --resume fails at once
     keras.utils.set_random_seed(args.seed)
     x_train, _ = zoo.data.load("mnist", "train")
     x_test, y_test = zoo.data.load("mnist", "test")
@@ -108,20 +131,18 @@ def main(argv=None):
                                        critic_depth=args.critic_depth)()
         model.compile(jit_compile=_common.jit_compile())
         data = StackedBatches(x_train, stacked_indices(len(x_train), args.train_images, seed=args.seed),
-                              batch_size=args.batch_size, seed=args.seed)
+                              batch_size=args.batch_size, seed=args.seed, steps=args.steps)
         epochs = math.ceil(args.steps / len(data))
-        clock = _common.Stopwatch()
-        history = model.fit(data, epochs=epochs, steps_per_epoch=min(args.steps, len(data)),
-                            verbose=_common.verbosity(args.verbose))
-        train_seconds = clock.seconds
+        state = _common.training_state(args, NAME, model, exclude=("samples",))
+        history = _common.fit(model, data, epochs, args, state)
+        train_seconds = state.seconds
         steps = int(model.optimizer["generator"].iterations.numpy())
 
-    def measure():
-        stats = mode_statistics(model.sample(args.samples, seed=args.seed), classifier)[0]
-        return {"modes_covered": stats["modes"], "mode_kl": stats["kl"]}
-
-    standing = _common.set_standing_statistics(model, args, measure)
-    fake = model.sample(args.samples, seed=args.seed)
+    spec = {"samples": args.samples, "seed": args.seed}  # zoo.evaluation.stacked_modes: `zoo evaluate` runs it again
+    standing = _common.set_standing_statistics(
+        model, args, lambda: evaluation.values(evaluation.stacked_modes(model, **spec)))
+    measurements = evaluation.stacked_modes(model, **spec)
+    fake = model.sample(args.samples, seed=args.seed)  # the protocol's samples: its histogram and picture
     stats, counts = mode_statistics(fake, classifier)
     print(f"{NAME} ({args.loss}, packing {args.packing}, {steps} generator steps, {train_seconds:.0f} s): "
           f"{stats['modes']} modes, KL {stats['kl']:.4f}", flush=True)
@@ -135,7 +156,9 @@ def main(argv=None):
         {"key": "mode_kl", "name": "KL(mode histogram || uniform), nats", "value": round(stats["kl"], 4),
          "lower_is_better": True, "target": "<= 0.1", "split": split,
          "reference": f"{REFERENCE}; real stacked test digits: {real_stats['kl']:.4f}"},
+        *judge_metrics(measurements, mode_statistics(real, judges.judge("mnist"))[0], split),
     ]
+    metrics = evaluation.with_protocol(metrics, "stacked_modes", spec, measurements)
     measured = dict(
         real_reference={k: round(float(v), 4) for k, v in real_stats.items()},
         least_frequent_modes=[int(m) for m in np.argsort(counts)[:10]],
@@ -145,7 +168,7 @@ def main(argv=None):
         results = _common.rewritten_record(trained, metrics, **measured)
     else:
         results = _common.results_record(
-            NAME, args, metrics, train_seconds, history.history, loss=args.loss, packing=args.packing,
+            NAME, args, metrics, state, history, loss=args.loss, packing=args.packing,
             width=args.width, critic_depth=args.critic_depth, picture=picture.name,
             generator_steps=steps, batch_size=args.batch_size, n_critic=model.n_critic,
             train_images=args.train_images, **measured)
@@ -175,4 +198,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

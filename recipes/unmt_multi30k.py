@@ -69,6 +69,7 @@ from zoo.checkpoints import save_checkpoint
 from zoo.data.multi30k import load_multi30k, monolingual, multi30k_tokenizer
 from zoo.io import write_atomic
 from zoo.models.unmt import unmt_batches, unmt_multi30k
+from zoo.text.tokenizer import PAD_ID, SubwordTokenizer
 from zoo.text import WordByWordTranslator, corpus_bleu, pretokenize
 from zoo.text.alignment import align_embeddings
 from zoo.text.embeddings import ppmi_svd_embeddings, vocabulary
@@ -134,6 +135,22 @@ def subset(sentences, n):
     return {lang: s[:n] for lang, s in sentences.items()} if n else sentences
 
 
+def training_sentences(args):
+    """The sentences a run trains on: the monolingual halves (the pairs with --supervised), a subset with
+    --quick."""
+    languages = tuple(args.pair.split("-"))
+    limit = 300 if args.quick else None
+    if args.supervised:
+        return subset(load_multi30k("train", languages), limit)
+    return subset(monolingual("train", languages, seed=args.seed)[0], limit)
+
+
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it; the
+    validation halves only select the iteration)."""
+    return {"sentences": [s for sentences in training_sentences(args).values() for s in sentences]}
+
+
 def word_by_word(mono, languages, args):
     """Translators l1 -> l2 and l2 -> l1 from embeddings aligned without parallel data, and what was found."""
     tokens = {lang: [pretokenize(s) for s in mono[lang]] for lang in languages}
@@ -151,7 +168,12 @@ def word_by_word(mono, languages, args):
     forward = WordByWordTranslator.from_embeddings(words[l1], vectors[l1], words[l2], vectors[l2], alignment.matrix)
     backward = WordByWordTranslator.from_embeddings(words[l2], vectors[l2], words[l1], vectors[l1],
                                                     alignment.matrix.T)
-    return {l1: forward.translate, l2: backward.translate}, alignment
+    found = {"criterion": round(alignment.criterion, 4), "method": alignment.method,
+             "candidates": [[m, round(c, 4)] for m, c in alignment.candidates],
+             "identical_seed_pairs": alignment.seed_pairs,
+             "adversarial": [round(c, 4) for c in alignment.adversarial_criteria],
+             "refinement": [round(c, 4) for c in alignment.refinement_criteria]}
+    return {l1: forward.dictionary, l2: backward.dictionary}, found
 
 
 def test_bleu(translate, test, languages, beam=1):
@@ -223,21 +245,19 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     name = run_name(args)
     out, results_path = _common.outputs(args, name)
+    _common.check_state(args, name)  # before the data: a bad --resume fails at once
     languages = tuple(args.pair.split("-"))
     other = {languages[0]: languages[1], languages[1]: languages[0]}
     limit = 300 if args.quick else None
-    mono, _ = monolingual("train", languages, seed=args.seed)
+    mono = training_sentences(args)  # with --supervised: the pairs
     val, _ = monolingual("val", languages, seed=args.seed)
     test = load_multi30k(TEST, languages)
-    mono, val, test = subset(mono, limit), subset(val, 16 if limit else None), subset(test, 32 if limit else None)
+    val, test = subset(val, 16 if limit else None), subset(test, 32 if limit else None)
     clock = _common.Stopwatch()
-    iterations, alignment = [], None
-    progress_path = Path(results_path).with_suffix(".progress.json")  # each iteration's BLEU, until the run ends
+    iterations, alignment = [], None  # the unsupervised run's, from its training state
 
     tokenizer = multi30k_tokenizer(languages, args.vocab_size, split_seed=args.seed) if not args.quick else None
     if args.quick:  # the vocabulary of the quick subset, so that the run stays under a minute
-        from zoo.text.tokenizer import SubwordTokenizer
-
         tokenizer = SubwordTokenizer.train([s for lang in languages for s in mono[lang]], languages, args.vocab_size)
     model = unmt_multi30k(languages, tokenizer=tokenizer, embedding_dim=args.embedding_dim, units=args.units,
                           max_output_length=args.max_output_length, seed=args.seed,
@@ -248,49 +268,72 @@ def main(argv=None):
     def translate(sentences, src, tgt, beam=1):
         return model.translate(sentences, src=src, tgt=tgt, beam=beam, batch_size=256)
 
+    state = _common.training_state(args, name, model, exclude=("beam",))
+    record = state.record  # what a resumed run needs besides the variables
+    before = record.get("wall_seconds", 0.0)  # the wall time of the runs this one resumes, to the last iteration
+
+    def wall_seconds():
+        return round(before + clock.seconds, 1)
+
+    def save():
+        record["wall_seconds"] = wall_seconds()
+        state.save(model)
     if args.supervised:
-        pairs = subset(load_multi30k("train", languages), limit)
-        ids = {lang: encode(tokenizer, pairs[lang], args.max_length) for lang in languages}
+        ids = {lang: encode(tokenizer, mono[lang], args.max_length) for lang in languages}
         data = unmt_batches(ids, {lang: ids[other[lang]] for lang in languages}, batch_size=args.batch_size,
                             length=args.max_length, steps=args.steps, seed=args.seed)
-        history = model.fit(data, epochs=args.epochs, verbose=_common.verbosity(args.verbose)).history
+        history = _common.fit(model, data, args.epochs, args, state)
         selected = None
     else:
-        wbw, alignment = word_by_word(mono, languages, args)
-        scores, _ = test_bleu(lambda s, src, tgt, beam: wbw[src](s), test, languages)
-        show(f"word by word (alignment: {alignment.method}; criteria "
-             + ", ".join(f"{m} {c:.3f}" for m, c in alignment.candidates) + ")", scores)
-        iterations.append({"iteration": 0, "model": "word-by-word", "seconds": clock.seconds,
-                           "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()},
-                           "alignment_criterion": round(alignment.criterion, 4),
-                           "alignment_method": alignment.method})
-        _common.write_json(progress_path, {"name": name, "complete": False, "iterations": iterations})
+        if "dictionaries" not in record:  # the word-by-word start, computed once per run
+            record["dictionaries"], record["alignment"] = word_by_word(mono, languages, args)
+            wbw = {lang: WordByWordTranslator(record["dictionaries"][lang]).translate for lang in languages}
+            scores, _ = test_bleu(lambda s, src, tgt, beam: wbw[src](s), test, languages)
+            record["iterations"] = [{"iteration": 0, "model": "word-by-word", "seconds": wall_seconds(),
+                                     "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()},
+                                     "alignment_criterion": record["alignment"]["criterion"],
+                                     "alignment_method": record["alignment"]["method"]}]
+            save()
+        alignment = record["alignment"]
+        wbw = {lang: WordByWordTranslator(record["dictionaries"][lang]).translate for lang in languages}
+        print(f"word by word (alignment: {alignment['method']}; criteria "
+              + ", ".join(f"{m} {c:.3f}" for m, c in alignment["candidates"]) + "): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in record["iterations"][0]["bleu"].items()), flush=True)
         encoded = {lang: encode(tokenizer, mono[lang], None) for lang in languages}
         sentences = {lang: [s for s, e in zip(mono[lang], encoded[lang], strict=True) if len(e) <= args.max_length]
                      for lang in languages}
         ids = {lang: [e for e in encoded[lang] if len(e) <= args.max_length] for lang in languages}
-        translations = {lang: encode(tokenizer, wbw[lang](sentences[lang]), args.max_length) for lang in languages}
-        history, best, selected = {}, (-1.0, None), 0
-        for iteration in range(1, args.iterations + 1):
-            if iteration > 1:  # M(t): the previous iteration's model translates every sentence
-                translations = {lang: [row[:args.max_length] for row in model.generate(ids[lang], other[lang],
-                                                                                         batch_size=256)]
-                                for lang in languages}
+        for iteration in range(len(record["iterations"]), args.iterations + 1):
+            if record.get("training") != iteration:  # a new iteration, not one a stopped run was inside
+                if iteration == 1:
+                    translations = {lang: encode(tokenizer, wbw[lang](sentences[lang]), args.max_length)
+                                    for lang in languages}
+                else:  # M(t): the previous iteration's model translates every sentence
+                    translations = {lang: [row[:args.max_length] for row in model.generate(ids[lang], other[lang],
+                                                                                             batch_size=256)]
+                                    for lang in languages}
+                state.arrays.update({f"translations_{lang}": SubwordTokenizer.pad(translations[lang], args.max_length)
+                                     for lang in languages})
+                record["training"], state.position = iteration, None
+            translations = {lang: [row[row != PAD_ID] for row in state.arrays[f"translations_{lang}"]]
+                            for lang in languages}
             data = unmt_batches(ids, translations, batch_size=args.batch_size, length=args.max_length,
                                 steps=args.steps, seed=args.seed + iteration)
-            logs = model.fit(data, epochs=args.epochs, verbose=_common.verbosity(args.verbose)).history
-            for key, values in logs.items():
-                history.setdefault(key, []).extend(values)
+            record["history"] = _common.fit(model, data, args.epochs, args, state)
             scores, _ = test_bleu(translate, test, languages)
             criterion = round_trip(model, val, languages)
             show(f"iteration {iteration} (round-trip BLEU {criterion:.2f})", scores)
-            iterations.append({"iteration": iteration, "seconds": clock.seconds, "round_trip_bleu": round(criterion, 2),
-                               "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()}})
-            _common.write_json(progress_path, {"name": name, "complete": False, "iterations": iterations})
-            if criterion > best[0]:
-                best, selected = (criterion, model.get_weights()), iteration
-        model.set_weights(best[1])
-    train_seconds = clock.seconds
+            record["iterations"].append({"iteration": iteration, "seconds": wall_seconds(),
+                                         "round_trip_bleu": round(criterion, 2),
+                                         "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()}})
+            if criterion > record.get("best_round_trip", -1.0):  # the paper's selection: round-trip BLEU
+                record["best_round_trip"], record["selected"] = criterion, iteration
+                state.arrays.update({f"best_{i:05d}": w for i, w in enumerate(model.get_weights())})
+            save()
+        selected = record["selected"]
+        model.set_weights([state.arrays[f"best_{i:05d}"] for i in range(len(model.weights))])
+        history, iterations = record["history"], record["iterations"]
+    train_seconds = wall_seconds()  # the word-by-word start, the training and each iteration's measurements
     steps = int(model.optimizer["translator"].iterations.numpy())
 
     final, hypotheses = test_bleu(translate, test, languages, beam=args.beam)
@@ -315,19 +358,14 @@ def main(argv=None):
                      "lower_is_better": False, "split": f"{TEST}", "signature": signature}
                     for k, v in iterations[0]["bleu"].items()]
         metrics.append({"key": "round_trip_bleu", "name": "round-trip BLEU of the validation halves (selection "
-                        "criterion)", "value": round(best[0], 2), "unit": "BLEU", "lower_is_better": False,
+                        "criterion)", "value": round(record["best_round_trip"], 2), "unit": "BLEU", "lower_is_better": False,
                         "split": "val, disjoint halves"})
     results = _common.results_record(
-        name, args, metrics, train_seconds, history, steps=steps, iterations=iterations, selected_iteration=selected,
-        signature=signature, examples=examples, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        name, args, metrics, train_seconds, history, training_runs=record["runs"], steps=steps, iterations=iterations,
+        selected_iteration=selected, signature=signature, examples=examples, batch_size=args.batch_size, learning_rate=args.learning_rate,
         architecture={"vocab_size": tokenizer.vocab_size, "embedding_dim": args.embedding_dim, "units": args.units,
                       "parameters": int(model.translator.count_params())},
-        alignment=None if alignment is None else {
-            "criterion": round(alignment.criterion, 4), "method": alignment.method,
-            "candidates": [[m, round(c, 4)] for m, c in alignment.candidates],
-            "identical_seed_pairs": alignment.seed_pairs,
-            "adversarial": [round(c, 4) for c in alignment.adversarial_criteria],
-            "refinement": [round(c, 4) for c in alignment.refinement_criteria]})
+        alignment=alignment)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": (f"{'Supervised upper bound: the' if args.supervised else 'Unsupervised'} "
@@ -355,10 +393,9 @@ def main(argv=None):
                        "pieces are cut; characters absent from Multi30k become unknown pieces and are dropped.",
     })
     _common.write_json(results_path, results)
-    progress_path.unlink(missing_ok=True)
     print(f"wrote {out} and {results_path}")
     return results
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)

@@ -9,6 +9,7 @@ paper's VAE, k=5000), 89.9 nats (pythae's VAE benchmark).
     python recipes/vae_mnist.py                  # full run: writes checkpoints/vae_mnist, results/vae_mnist.json
     python recipes/vae_mnist.py --quick          # < 1 minute on tiny settings, writes under logs/
     python recipes/vae_mnist.py --weights W.h5   # evaluate and package trained weights, no training
+    python recipes/vae_mnist.py --resume         # continue a stopped run (its training state in logs/vae_mnist/)
 """
 
 import sys
@@ -24,7 +25,8 @@ import zoo  # noqa: E402
 import zoo.data  # noqa: E402
 from zoo import registry  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
-from zoo.metrics import iwae_nll  # noqa: E402
+from zoo.data.batches import ArrayBatches  # noqa: E402
+from zoo import evaluation  # noqa: E402
 from zoo.viz import save_image_grid, save_rows  # noqa: E402
 
 NAME = "vae_mnist"
@@ -39,8 +41,6 @@ def parse_args(argv=None):
     parser.add_argument("--k", type=int, default=1000, help="importance samples for the test NLL")
     parser.add_argument("--weights", type=Path, default=None,
                         help="evaluate these trained weights (.weights.h5) instead of training")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="per-epoch weights and the training log (default logs/vae_mnist)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.k = 1, 20
@@ -57,44 +57,44 @@ def load_data(quick):
     return x_train, x_test, x_test_binary
 
 
-def train(model, x_train, x_test, args, work_dir):
-    steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
+def training_data(args):
+    """What the recipe trains on, from its own loaders (tests/test_test_sets.py keeps test sets out of it)."""
+    return {"images": load_data(args.quick)[0]}
+
+
+def train(model, x_train, x_test, args):
+    """Trains `args.epochs` epochs (resumable); returns the steps, the history and the training state."""
+    data = ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed)
+    steps = args.epochs * len(data)
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.1)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  jit_compile=_common.jit_compile())
-    work_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(work_dir / "last.weights.h5", save_weights_only=True),
-        keras.callbacks.CSVLogger(work_dir / "history.csv"),
-    ]
-    history = model.fit(x_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                        validation_data=(x_test,), callbacks=callbacks,
-                        verbose=_common.verbosity(args.verbose))
-    return steps, history.history
+    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=_common.jit_compile())
+    state = _common.training_state(args, NAME, model, exclude=("k",))  # the evaluation's
+    history = _common.fit(model, data, args.epochs, args, state, validation_data=(x_test,))
+    return steps, history, state
 
 
-def evaluate(model, x_test_binary, k, seed):
-    return {"nll_iwae": iwae_nll(model, x_test_binary, k=k, seed=seed),
-            "negative_elbo": iwae_nll(model, x_test_binary, k=1, seed=seed)}  # k = 1 is the ELBO
+def protocol(args):
+    """How the card's numbers are measured (zoo.evaluation.iwae; `zoo evaluate vae_mnist` runs it again)."""
+    return {"dataset": "mnist", "split": "test", "binarization_seed": TEST_BINARIZATION_SEED, "k": args.k,
+            "seed": args.seed, "images": 256 if args.quick else None}
 
 
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, NAME)
-    work_dir = args.work_dir or _common.ROOT / "logs" / (NAME + ("_quick" if args.quick else ""))
-    clock = _common.Stopwatch()
+    _common.check_state(args, NAME)  # before the data: a bad --resume fails at once
 
     x_train, x_test, x_test_binary = load_data(args.quick)
     model = registry.get(NAME).build()
     if args.weights:
         model.load_weights(args.weights)
-        steps, history, train_seconds = None, None, None
+        steps, history, state = None, None, None
     else:
-        steps, history = train(model, x_train, x_test, args, work_dir)
-        train_seconds = clock.seconds
+        steps, history, state = train(model, x_train, x_test, args)
     eval_clock = _common.Stopwatch()
-    measured = evaluate(model, x_test_binary, args.k, args.seed)
+    measurements = evaluation.iwae(model, **protocol(args))
+    measured = evaluation.values(measurements)
     print(f"test NLL (IWAE, k={args.k}): {measured['nll_iwae']:.2f} nats; "
           f"negative ELBO: {measured['negative_elbo']:.2f} nats")
 
@@ -106,8 +106,9 @@ def main(argv=None):
         {"key": "negative_elbo", "name": "Test negative ELBO", "value": round(measured["negative_elbo"], 3),
          "unit": "nats", "lower_is_better": True, "split": split},
     ]
+    metrics = evaluation.with_protocol(metrics, "iwae", protocol(args), measurements)
     results = _common.results_record(
-        NAME, args, metrics, train_seconds, history, k=args.k, eval_seconds=eval_clock.seconds, steps=steps,
+        NAME, args, metrics, state, history, k=args.k, eval_seconds=eval_clock.seconds, steps=steps,
         epochs=None if args.weights else args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate)
     save_checkpoint(model, out, overwrite=True, metadata={
@@ -136,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _common.run(main)
