@@ -1,4 +1,11 @@
-"""Shared fixtures. Each Keras backend runs this suite in its own process (tools/run_tests.py)."""
+"""Shared fixtures. Each Keras backend runs this suite in its own process (tools/run_tests.py).
+
+Tests marked `backend_free` do not depend on the Keras backend; the runner runs them once. With
+$ZOO_TEST_PART set to "backend_free" only those are collected, with "backend" only the others; unset (a
+plain `pytest`), everything runs. A test marked `one_backend("torch")` (a recipe's quick run, whose backend
+code the unit tests cover on every backend) runs in that backend's run only; the quick runs are spread over
+the three backends.
+"""
 
 import importlib.util
 import os
@@ -8,6 +15,25 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    part = os.environ.get("ZOO_TEST_PART")
+    if part not in ("backend_free", "backend"):
+        return
+    backend = os.environ.get("KERAS_BACKEND")
+
+    def wanted(item):
+        if (item.get_closest_marker("backend_free") is not None) != (part == "backend_free"):
+            return False
+        one = item.get_closest_marker("one_backend")
+        return one is None or part == "backend_free" or one.args[0] == backend
+
+    keep = [item for item in items if wanted(item)]
+    dropped = [item for item in items if not wanted(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
 
 
 def load_recipe(name):
@@ -27,6 +53,15 @@ def shared_data_dir(relative_file, what):
             pytest.fail(message)
         pytest.skip(message)
     return source_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_dir(tmp_path_factory):
+    """What recipes write besides results (--quick outputs, training states) goes to a folder of this session."""
+    folder = tmp_path_factory.mktemp("logs")
+    os.environ["ZOO_LOGS_DIR"] = str(folder)
+    yield folder
+    os.environ.pop("ZOO_LOGS_DIR", None)
 
 
 @pytest.fixture(scope="session")

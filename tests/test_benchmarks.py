@@ -266,6 +266,7 @@ def test_translation_references_update_as_the_zoo_optimizers(tiny_translation, r
         np.testing.assert_allclose(weight.detach().numpy(), expected, rtol=1e-5, atol=1e-6, err_msg=f"torch {name}")
 
 
+@pytest.mark.one_backend("torch")  # the references start both frameworks, whatever the backend
 def test_translation_steps_run_for_the_zoo_and_both_references(bench, tiny_translation, references):
     """What worker.py does for --model translation, small: build each implementation and time a few steps."""
     import keras
@@ -287,6 +288,7 @@ def test_translation_steps_run_for_the_zoo_and_both_references(bench, tiny_trans
     assert set(params["torch"]) == {"translator", "discriminator"}
 
 
+@pytest.mark.backend_free
 def test_keras_io_has_no_translation_step_and_run_skips_it():
     worker, run = _load("worker"), _load("run")
     with pytest.raises(SystemExit):
@@ -299,6 +301,7 @@ def test_keras_io_has_no_translation_step_and_run_skips_it():
     assert any("keras-io" in reason for reason in run.missing(args.models))
 
 
+@pytest.mark.backend_free
 def test_run_variants_pick_measurements_and_an_unknown_one_is_refused(capsys):
     run = _load("run")
     args = run.parse_args(["--models", "vae", "--no-scaling", "--variants", "steps_per_execution=8"])
@@ -314,6 +317,7 @@ def value(job, flag):
     return argv[argv.index(flag) + 1] if flag in argv else None
 
 
+@pytest.mark.backend_free
 def test_cpu_busy_counts_other_processes_only(bench):
     before = {"busy": 10.0, "total": 100.0, "own": 1.0}
     after = {"busy": 11.5, "total": 102.0, "own": 1.5}  # 2 s of the cores' time: 1.5 busy, 0.5 of them ours
@@ -328,6 +332,7 @@ def test_cpu_busy_counts_other_processes_only(bench):
     assert "Load average at the start" in report._busy_at_start({**machine, "cpu_busy": None})
 
 
+@pytest.mark.backend_free
 def test_ratios_pair_each_zoo_backend_with_its_own_reference(bench):
     report = _load("report")
 
@@ -350,6 +355,7 @@ def test_ratios_pair_each_zoo_backend_with_its_own_reference(bench):
     assert rows["tensorflow"]["reference"] == "keras_io" and rows["tensorflow"]["step_ratio"] == pytest.approx(1.5)
 
 
+@pytest.mark.backend_free
 def test_merge_keeps_the_earlier_measurements_it_does_not_repeat_with_their_commit(tmp_path):
     run, report = _load("run"), _load("report")
 
@@ -380,12 +386,14 @@ def test_merge_keeps_the_earlier_measurements_it_does_not_repeat_with_their_comm
     assert "1 measurement at commit `aaa1111`, day 1; 1 measurement at commit `bbb2222`, day 2" in text
 
 
+@pytest.mark.backend_free
 def test_rates_report_the_median_and_spread(bench):
     out = bench.rates([2.0, 1.0, 4.0], steps=4, batch_size=8)
     assert out["steps_per_s"] == 2.0 and out["min"] == 1.0 and out["max"] == 4.0
     assert out["images_per_s"] == 16.0 and out["q1"] <= 2.0 <= out["q3"]
 
 
+@pytest.mark.backend_free
 def test_time_to_quality_summary_reads_the_curves(bench):
     ttq = _load("time_to_quality")
     # a speed-up a hair under the target is not printed as the target
@@ -427,6 +435,7 @@ def test_time_to_quality_summary_reads_the_curves(bench):
     ttq._check_final_nll_settings(args, [torch_run, fast, slow])
 
 
+@pytest.mark.backend_free
 def test_time_to_quality_refuses_bad_final_nll_settings(bench, capsys):
     ttq = _load("time_to_quality")
     args = ttq.parse_args(["--model", "vae", "--eval-size", "2000"])
@@ -438,22 +447,21 @@ def test_time_to_quality_refuses_bad_final_nll_settings(bench, capsys):
         assert "--final-k must be >= 1 and --final-size between 1 and --eval-size" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("model", ["vae", "wgan_gp"])
-def test_time_to_quality_quick_run_logs_monotone_finite_curves(tmp_path, real_tfds_dir, model):
-    import keras
-
-    backend = keras.backend.backend()
-    env = {**os.environ, "KERAS_BACKEND": backend, "ZOO_TFDS_DIR": real_tfds_dir}
+@pytest.mark.backend_free  # starts a process per backend itself: run once, not once per backend
+@pytest.mark.parametrize("model, backends", [("vae", ("tensorflow",)), ("wgan_gp", ("tensorflow",))])
+def test_time_to_quality_quick_run_logs_monotone_finite_curves(tmp_path, real_tfds_dir, model, backends):
+    env = {**os.environ, "ZOO_TFDS_DIR": real_tfds_dir}
     result = subprocess.run([sys.executable, str(BENCHMARKS / "time_to_quality.py"), "--model", model, "--quick",
-                             "--backends", backend, "--out-dir", str(tmp_path)],
+                             "--backends", ",".join(backends), "--out-dir", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     summary = json.loads((tmp_path / f"time_to_quality_{model}.json").read_text())
     assert summary["model"] == model and summary["quick"] and summary["commit"]
     assert {"cpu", "cores_usable", "memory_gb", "load_average"} <= set(summary["machine"])
     runs = {(r["impl"], r["backend"]): r for r in summary["runs"]}
-    assert set(runs) == {("torch", "torch"), ("zoo", backend)}
-    assert runs["torch", "torch"]["params"] == runs["zoo", backend]["params"]  # the same networks
+    assert set(runs) == {("torch", "torch")} | {("zoo", backend) for backend in backends}
+    for backend in backends:
+        assert runs["torch", "torch"]["params"] == runs["zoo", backend]["params"]  # the same networks
     for run in runs.values():
         assert run["finished"] and "error" not in run, run.get("error")
         seconds, steps, metrics = zip(*run["curve"])
@@ -469,8 +477,8 @@ def test_time_to_quality_quick_run_logs_monotone_finite_curves(tmp_path, real_tf
             assert len(run["eval_wall_seconds"]) == len(run["curve"]) + 1
         else:
             assert "final_nll" not in run and len(run["eval_wall_seconds"]) == len(run["curve"])
-    assert {row["label"] for row in summary["rows"]} == {"PyTorch loop", f"zoo {backend}"}
+    assert {row["label"] for row in summary["rows"]} == {"PyTorch loop"} | {f"zoo {b}" for b in backends}
     text = (tmp_path / f"time_to_quality_{model}.md").read_text()
-    assert "| PyTorch loop |" in text and f"| zoo {backend} |" in text
+    assert "| PyTorch loop |" in text and all(f"| zoo {backend} |" in text for backend in backends)
     assert ("Test NLL at the end (IWAE, k = 100, 64 digits)" in text) == (model == "vae")
     assert Image.open(tmp_path / f"time_to_quality_{model}.png").size == (960, 560)

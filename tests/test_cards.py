@@ -8,6 +8,8 @@ import pytest
 
 from zoo import cards
 
+pytestmark = pytest.mark.backend_free
+
 SAMPLE = {
     "keras_version": "3.15.1",
     "date_saved": "2025-01-01@12:00:00",

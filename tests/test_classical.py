@@ -310,6 +310,7 @@ def olivetti_dir():
     return shared_data_dir(os.path.join(olivetti.FOLDER, olivetti.FILE), "Olivetti faces")
 
 
+@pytest.mark.backend_free
 def test_olivetti_loads_with_its_fixed_split(olivetti_dir):
     x_train, y_train = olivetti.load_olivetti("train", data_dir=olivetti_dir)
     x_test, y_test = olivetti.load_olivetti("test", data_dir=olivetti_dir)
@@ -327,6 +328,7 @@ def test_olivetti_loads_with_its_fixed_split(olivetti_dir):
     assert f"| {olivetti.FILE} | 1412949 | {olivetti.SHA256} |" in manifest
 
 
+@pytest.mark.backend_free
 def test_olivetti_checks_its_file(tmp_path, monkeypatch, olivetti_dir):
     monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
     with pytest.raises(DataNotFoundError, match="ZOO_DATA_DIR, which is not set"):
@@ -349,6 +351,7 @@ def test_olivetti_checks_its_file(tmp_path, monkeypatch, olivetti_dir):
         olivetti.load_olivetti("val")
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_quick_recipe_writes_loadable_checkpoints_results_and_pictures(tmp_path, olivetti_dir):
     recipe = load_recipe("eigenfaces_olivetti")
     recipe.main(["--quick", "--out", str(tmp_path / "ckpt"), "--results", str(tmp_path / "res"),

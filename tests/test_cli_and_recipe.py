@@ -24,6 +24,7 @@ def run(args, **kwargs):
     return result
 
 
+@pytest.mark.one_backend("torch")
 def test_zoo_list_and_sample_write_an_8x8_grid(tmp_path):
     listing = run(["-m", "zoo.cli", "list"]).stdout
     assert "vae_mnist" in listing
@@ -35,6 +36,7 @@ def test_zoo_list_and_sample_write_an_8x8_grid(tmp_path):
     assert pixels.std() > 10  # digits, not a blank page
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_zoo_interpolate_writes_one_row_per_pair_of_codes(tmp_path):
     out = tmp_path / "walk.png"
     run(["-m", "zoo.cli", "interpolate", "gan_mm_mnist", "--rows", "2", "--steps", "5", "--out", str(out)])
@@ -52,6 +54,7 @@ def test_zoo_interpolate_writes_one_row_per_pair_of_codes(tmp_path):
     assert not (tmp_path / "y.png").exists()
 
 
+@pytest.mark.backend_free
 def test_zoo_sample_of_an_unknown_model_fails_clearly(tmp_path):
     result = subprocess.run([sys.executable, "-m", "zoo.cli", "sample", "vae_mnsit", "--out", str(tmp_path / "x.png")],
                             capture_output=True, text=True, cwd=ROOT)
@@ -59,12 +62,28 @@ def test_zoo_sample_of_an_unknown_model_fails_clearly(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_quick_recipe_trains_evaluates_and_writes_a_loadable_checkpoint(tmp_path, real_tfds_dir):
+def quick_vae(folder, *extra, check=True):
+    """`recipes/vae_mnist.py --quick` writing into `folder`; the completed process."""
+    command = ["recipes/vae_mnist.py", "--quick", "--verbose", "0", "--out", str(folder / "vae"), "--results",
+               str(folder / "vae.json"), "--state", str(folder / "state.npz"), *extra]
+    if check:
+        return run(command, timeout=300)
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    return subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_vae(tmp_path_factory, real_tfds_dir):
+    folder = tmp_path_factory.mktemp("vae")
+    quick_vae(folder)
+    return folder
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_recipe_trains_evaluates_and_writes_a_loadable_checkpoint(uninterrupted_vae):
     bundled = ROOT / "checkpoints" / "vae_mnist" / "model.weights.h5"
     bundled_before = sha256(bundled) if bundled.exists() else None
-    out, results = tmp_path / "vae", tmp_path / "vae.json"
-    run(["recipes/vae_mnist.py", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
-         "--work-dir", str(tmp_path / "work")], timeout=300)
+    out, results = uninterrupted_vae / "vae", uninterrupted_vae / "vae.json"
     data = json.loads(results.read_text())
     assert data["backend"] == keras.backend.backend() and data["quick"]
     assert 80 < data["metrics"]["nll_iwae"] <= data["metrics"]["negative_elbo"] + 1.0
@@ -75,11 +94,67 @@ def test_quick_recipe_trains_evaluates_and_writes_a_loadable_checkpoint(tmp_path
         assert sha256(bundled) == bundled_before  # --quick never touches the bundled checkpoint
 
 
+def same_weights(a, b):
+    for x, y in zip(zoo.load(a).get_weights(), zoo.load(b).get_weights(), strict=True):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-6)
+
+
+@pytest.mark.one_backend("torch")
+def test_a_recipe_stopped_by_a_limit_resumes_to_the_uninterrupted_weights(uninterrupted_vae, tmp_path):
+    stopped = quick_vae(tmp_path, "--max-steps", "5", check=False)
+    assert stopped.returncode == 75, stopped.stderr[-2000:]
+    assert "after 5 steps" in stopped.stderr and "--resume" in stopped.stderr.splitlines()[-1]
+    assert not (tmp_path / "vae").exists()  # no checkpoint from a stopped training
+    again = quick_vae(tmp_path, check=False)  # forgetting --resume: refused, nothing overwritten
+    assert again.returncode == 2 and "unfinished training (step 5" in again.stderr and "--restart" in again.stderr
+    quick_vae(tmp_path, "--resume", "--max-steps", "6", check=False)
+    quick_vae(tmp_path, "--resume")
+    same_weights(tmp_path / "vae", uninterrupted_vae / "vae")
+    runs = json.loads((tmp_path / "vae.json").read_text())["training_runs"]
+    assert [r["step"] for r in runs] == [0, 5, 11] and all("--quick" in r["command"] for r in runs)
+
+
+@pytest.mark.one_backend("torch")
+def test_a_recipe_killed_at_any_moment_resumes_to_the_uninterrupted_weights(uninterrupted_vae, tmp_path):
+    import signal
+    import time
+
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    command = [sys.executable, "recipes/vae_mnist.py", "--quick", "--verbose", "0", "--out", str(tmp_path / "vae"),
+               "--results", str(tmp_path / "vae.json"), "--state", str(tmp_path / "state.npz"), "--save-minutes", "0"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (tmp_path / "state.npz").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.05)  # somewhere in the training, maybe in the middle of a save
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "vae").exists(), "killed too late: the training had finished"
+    quick_vae(tmp_path, "--resume")
+    same_weights(tmp_path / "vae", uninterrupted_vae / "vae")
+
+
+@pytest.mark.backend_free
+def test_resume_refuses_a_missing_another_or_a_damaged_state(tmp_path):
+    missing = quick_vae(tmp_path, "--resume", check=False)
+    assert missing.returncode == 2 and "no training state at" in missing.stderr
+    (tmp_path / "state.npz").write_bytes(b"PK\x03\x04 half a file")
+    damaged = quick_vae(tmp_path, "--resume", check=False)
+    assert damaged.returncode == 2 and "not a readable training state" in damaged.stderr
+    fresh = quick_vae(tmp_path, check=False)  # not overwritten without --restart either
+    assert fresh.returncode == 2 and "not overwritten without --restart" in fresh.stderr
+    both = quick_vae(tmp_path, "--resume", "--restart", check=False)
+    assert both.returncode == 2 and "pass one" in both.stderr
+    assert (tmp_path / "state.npz").read_bytes() == b"PK\x03\x04 half a file"
+
+
+@pytest.mark.backend_free
 def test_model_cards_are_in_sync_with_checkpoint_metadata():
     stale = cards.check_cards(ROOT)
     assert stale == [], f"run `python -m zoo.cards` to regenerate {stale}"
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tfds_dir):
     out, results = tmp_path / "gan", tmp_path / "gan.json"
     run(["recipes/gan_mnist.py", "--loss", "ns", "--quick", "--verbose", "0", "--out", str(out),
@@ -95,6 +170,7 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
     assert card["device"] == data["device"]
 
 
+@pytest.mark.backend_free
 def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps_its_training(tmp_path,
                                                                                              real_tfds_dir):
     out, results = tmp_path / "gan", tmp_path / "gan.json"
@@ -134,6 +210,7 @@ def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps
         recipe._common.load_trained(out, other, "gan_ns_mnist", args, ("seed",))
 
 
+@pytest.mark.backend_free
 def test_standing_statistics_options_and_runs_get_clear_errors(tmp_path, capsys):
     recipe = load_recipe("gan_mnist")
     for bad, message in [
@@ -154,6 +231,7 @@ def test_standing_statistics_options_and_runs_get_clear_errors(tmp_path, capsys)
                                     "gan_began_mnist", args, ())
 
 
+@pytest.mark.backend_free
 def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
     recipe = load_recipe("gan_mnist")
     assert recipe.parse_args(["--name", "dcgan_mnist"]).name == "dcgan_mnist"
@@ -170,6 +248,7 @@ def test_gan_recipe_trains_one_entry_named_by_loss_or_by_name(capsys):
         assert message in capsys.readouterr().err, bad
 
 
+@pytest.mark.one_backend("torch")
 def test_quick_ring_recipe_counts_modes_and_draws_them(tmp_path):
     results = tmp_path / "ring.json"
     run(["recipes/gan_ring.py", "--quick", "--losses", "mm", "--results", str(results)], timeout=300)
@@ -179,6 +258,7 @@ def test_quick_ring_recipe_counts_modes_and_draws_them(tmp_path):
     assert Image.open(tmp_path / run_mm["picture"]).size == (640, 640)
 
 
+@pytest.mark.one_backend("torch")
 def test_quick_autoencoder_recipe_measures_its_code_and_writes_pictures(tmp_path, real_tfds_dir):
     out, results = tmp_path / "dae", tmp_path / "dae_mnist.json"
     run(["recipes/autoencoder_mnist.py", "--model", "dae", "--quick", "--verbose", "0", "--out", str(out),
@@ -195,6 +275,7 @@ def test_quick_autoencoder_recipe_measures_its_code_and_writes_pictures(tmp_path
     assert model.noise == "masking" and model.encode(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 16)
 
 
+@pytest.mark.one_backend("tensorflow")
 def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_path, real_tfds_dir):
     out, results = tmp_path / "stacked", tmp_path / "stacked.json"
     run(["recipes/gan_stacked_mnist.py", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
@@ -214,6 +295,7 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
     assert images.shape == (4, 28, 28, 3) and 0.0 <= images.min() and images.max() <= 1.0
 
 
+@pytest.mark.backend_free
 def test_gan_comparison_tables_the_budget_and_the_runs_outside_it():
     recipe = load_recipe("gan_compare")
     metrics = {"fid_mnistnet": 50.0, "precision": 0.5, "recall": 0.5, "class_kl": 0.02}

@@ -8,7 +8,7 @@ import pytest
 
 from zoo.checkpoints import load_checkpoint, save_checkpoint
 from zoo.data import natural
-from zoo.errors import InputError
+from zoo.errors import DataNotFoundError, InputError
 from zoo.metrics import psnr
 from zoo.models.denoiser import OFFSET, OPPONENT, DnCNN
 
@@ -30,11 +30,12 @@ def randomize_last_layer(model, seed=0):
 
 
 @pytest.fixture(scope="module")
-def set5():
+def t91():
+    """T91's training images at half size (Set5, used before, is a super-resolution test set)."""
     try:
-        return natural.training_images(sets=("set5",), scales=(0.5,))
-    except Exception as e:  # noqa: BLE001  data missing on this machine
-        pytest.skip(f"Set5 images not found under ZOO_DATA_DIR: {e}")
+        return natural.training_images(sets=("t91",), scales=(0.5,))
+    except DataNotFoundError as e:  # data missing on this machine
+        pytest.skip(f"T91 images not found under ZOO_DATA_DIR: {e}")
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,9 @@ def test_opponent_planes_keep_white_noise_white():
     np.testing.assert_allclose(np.sqrt(np.diag(rows)), [0.57735, 0.70711, 0.61237], atol=1e-5)
 
 
-def test_train_steps_lower_the_loss_and_change_the_weights(set5):
+def test_train_steps_lower_the_loss_and_change_the_weights(t91):
     model = small_dncnn(sigma_range=(25, 25))
-    clean = keras.ops.convert_to_tensor(natural.PatchSampler(set5, 32, 16, seed=3).batch(0))
+    clean = keras.ops.convert_to_tensor(natural.PatchSampler(t91, 32, 16, seed=3).batch(0))
     noise = keras.ops.convert_to_tensor(
         np.random.default_rng(0).standard_normal((16, 32, 32, 1)).astype("float32") * 25 / 255)
 
@@ -113,10 +114,10 @@ def test_train_steps_lower_the_loss_and_change_the_weights(set5):
     assert sum(changed) >= len(changed) // 2
 
 
-def test_a_few_seconds_of_training_beat_the_noisy_input(set5, bsd68_first):
+def test_a_few_seconds_of_training_beat_the_noisy_input(t91, bsd68_first):
     model = small_dncnn(depth=5, width=16, sigma_range=(15, 35))
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    model.fit(natural.PatchSampler(set5, patch_size=32, batch_size=16, steps=60, seed=0), epochs=2, verbose=0)
+    model.fit(natural.PatchSampler(t91, patch_size=32, batch_size=16, steps=60, seed=0), epochs=2, verbose=0)
     clean = bsd68_first[100:164, 200:264]  # a held-out patch of a test image
     noisy = clean + 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape).astype("float32")
     gain = psnr(clean, model.denoise(noisy)) - psnr(clean, noisy)
@@ -227,13 +228,13 @@ def test_checkpoint_round_trip(tmp_path):
     loaded.fit(np.random.default_rng(1).uniform(size=(8, 16, 16, 1)).astype("float32"), epochs=1, verbose=0)
 
 
-def test_quick_recipe_writes_a_checkpoint_results_and_picture(tmp_path, set5):
+def test_quick_recipe_writes_a_checkpoint_results_and_picture(tmp_path, t91):
     import json
 
     recipe = load_recipe("dncnn_bsd")
     out, results = tmp_path / "dae_bsd", tmp_path / "dae_bsd.json"
     recipe.main(["--quick", "--steps", "10", "--verbose", "0", "--out", str(out), "--results", str(results),
-                 "--work-dir", str(tmp_path / "work")])
+                 "--state", str(tmp_path / "state.npz")])
     data = json.loads(results.read_text())
     assert data["quick"] and data["steps"] == 10 and data["eval_images"] == 2
     for name in ("bsd68", "cbsd68"):

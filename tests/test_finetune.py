@@ -94,6 +94,7 @@ def test_finetune_rejects_images_of_the_wrong_size(parent, tmp_path):
     assert zoo.load(out).zoo_metadata["metrics"][0]["split"] == "the 3 training images"
 
 
+@pytest.mark.backend_free
 def test_zoo_finetune_command(image_folder, parent, tmp_path):
     out = tmp_path / "cli_vae"
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}

@@ -30,17 +30,20 @@ def features(n=500, d=4, seed=0):
 # Frechet distance ----------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_frechet_distance_of_a_set_to_itself_is_zero():
     a = features()
     assert abs(frechet_distance(a, a)) < 1e-8
 
 
+@pytest.mark.backend_free
 def test_a_mean_shift_by_v_costs_v_squared():
     a = features()
     v = np.array([1.0, -2.0, 0.5, 3.0])
     assert frechet_distance(a, a + v) == pytest.approx(np.sum(v**2), rel=1e-9)
 
 
+@pytest.mark.backend_free
 def test_one_dimensional_gaussians():
     """d^2(N(m1, s1^2), N(m2, s2^2)) = (m1 - m2)^2 + (s1 - s2)^2, on sets with exactly these moments."""
     z = np.random.default_rng(1).standard_normal(1000)
@@ -49,6 +52,7 @@ def test_one_dimensional_gaussians():
     assert frechet_distance(a, b) == pytest.approx(1.5**2 + 1.5**2, rel=1e-9)
 
 
+@pytest.mark.backend_free
 def test_frechet_distance_agrees_with_scipy_sqrtm():
     linalg = pytest.importorskip("scipy.linalg")
     a, b = features(seed=0), features(seed=1) + 0.3
@@ -58,6 +62,7 @@ def test_frechet_distance_agrees_with_scipy_sqrtm():
     assert frechet_distance(a, b) == pytest.approx(reference, rel=1e-7)
 
 
+@pytest.mark.backend_free
 def test_frechet_distance_rejects_mismatched_features():
     with pytest.raises(ValueError, match="same d"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
@@ -68,16 +73,19 @@ def test_frechet_distance_rejects_mismatched_features():
 # Precision and recall --------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_identical_sets_have_full_precision_and_recall():
     a = features(200)
     assert precision_recall(a, a.copy()) == (1.0, 1.0)
 
 
+@pytest.mark.backend_free
 def test_far_apart_sets_have_none():
     a = features(200)
     assert precision_recall(a, a + 1000.0) == (0.0, 0.0)
 
 
+@pytest.mark.backend_free
 def test_precision_and_recall_on_a_line():
     """Real points 0..9 with k = 1 have radius 1. Fake {0.5, 20}: 0.5 is inside, 20 is not -> precision 1/2.
     Each fake's radius is 19.5 (the other fake), so the ball around 0.5 holds all real points -> recall 1."""
@@ -89,12 +97,14 @@ def test_precision_and_recall_on_a_line():
     assert precision_recall(real, copies, k=1) == (0.5, 1.0)
 
 
+@pytest.mark.backend_free
 def test_precision_recall_batches_give_the_same_answer():
     rng = np.random.default_rng(2)
     real, fake = rng.standard_normal((120, 3)), rng.standard_normal((90, 3)) + 0.5
     assert precision_recall(real, fake, batch_size=7) == precision_recall(real, fake, batch_size=1000)
 
 
+@pytest.mark.backend_free
 def test_precision_recall_needs_k_below_the_set_sizes():
     with pytest.raises(ValueError, match="k must be"):
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)), k=3)
@@ -103,6 +113,7 @@ def test_precision_recall_needs_k_below_the_set_sizes():
 # Mode counting ---------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_mode_histogram_reads_channel_labels_as_a_number():
     labels = np.array([[1, 2, 3], [1, 2, 3], [0, 0, 0], [9, 9, 9]])
     counts = mode_histogram(labels)
@@ -114,6 +125,7 @@ def test_mode_histogram_reads_channel_labels_as_a_number():
         mode_histogram(np.array([[1, 10, 3]]))
 
 
+@pytest.mark.backend_free
 def test_uniform_histogram_covers_every_mode_with_zero_kl():
     labels = np.array([[a, b, c] for a in range(10) for b in range(10) for c in range(10)] * 26)
     counts = mode_histogram(labels)
@@ -121,6 +133,7 @@ def test_uniform_histogram_covers_every_mode_with_zero_kl():
     assert kl_to_uniform(counts) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.backend_free
 def test_kl_of_collapsed_histograms():
     one_mode = np.zeros(1000)
     one_mode[7] = 26000
@@ -131,6 +144,7 @@ def test_kl_of_collapsed_histograms():
     assert modes_covered(half) == 500
 
 
+@pytest.mark.backend_free
 def test_channel_labels_classify_each_channel():
     images = np.zeros((2, 4, 4, 3), "float32")
     images[0, ..., 1] = 1.0
@@ -139,6 +153,7 @@ def test_channel_labels_classify_each_channel():
     np.testing.assert_array_equal(labels, [[0, 1, 0], [0, 0, 1]])
 
 
+@pytest.mark.backend_free
 def test_ring_modes_and_high_quality_share():
     centres = ring_centres(8, radius=2.0)
     points, modes = eight_gaussians(400, std=0.02, seed=0)
@@ -193,6 +208,7 @@ def test_stacked_mnist_labels_come_from_the_grey_classifier():
 # Stacked MNIST data ---------------------------------------------------------------------------
 
 
+@pytest.mark.backend_free
 def test_stacked_digits_put_one_digit_per_channel_and_name_their_mode():
     from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices, stacked_labels
 
@@ -214,6 +230,7 @@ def test_stacked_digits_put_one_digit_per_channel_and_name_their_mode():
     assert not np.array_equal(first, batches[0])  # a fresh order each epoch
 
 
+@pytest.mark.backend_free
 def test_stacked_data_refuse_bad_input_clearly():
     from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices
 

@@ -28,6 +28,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+pytestmark = pytest.mark.backend_free
+
 pytest_plugins = ["hub_fixtures"]  # the `hub` and `hf_env` fixtures
 
 REPO = "test-user/tiny-model"

@@ -6,6 +6,8 @@ import pytest
 
 from zoo.io import git_commit, write_atomic
 
+pytestmark = pytest.mark.backend_free
+
 
 def git(root, *args):
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,

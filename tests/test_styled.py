@@ -114,6 +114,7 @@ def test_unpaired_styled_checks_its_inputs_and_the_style():
 # The recipe ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.one_backend("torch")
 def test_quick_outline_recipe_scores_translations_against_the_true_outlines(tmp_path, mnist_test):
     recipe = load_recipe("cyclegan_mnist_outline")
     out, results = tmp_path / "cyclegan_mnist_outline", tmp_path / "cyclegan_mnist_outline.json"

@@ -6,6 +6,8 @@ from PIL import Image
 
 from zoo import viz
 
+pytestmark = pytest.mark.backend_free
+
 
 def constant_images(values, height=3, width=5, channels=1):
     return np.stack([np.full((height, width, channels), v) for v in values])
