@@ -320,3 +320,66 @@ def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_p
     model = zoo.load(out)
     assert model.adversarial_weight == 0.5
     assert isinstance(model.translate("a man is riding a bike .", src="en", tgt="fr"), str)
+
+
+def test_label_smoothing_mixes_the_true_piece_with_the_uniform_target():
+    from zoo.models.unmt import piece_cross_entropy
+
+    logits = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32"))
+    targets = keras.ops.convert_to_tensor(np.array([[1, 2, 0], [3, 4, 4]], "int32"))
+    plain, mask = piece_cross_entropy(logits, targets)
+    smoothed, _ = piece_cross_entropy(logits, targets, label_smoothing=0.1)
+    log_p = to_numpy(keras.ops.log_softmax(logits, axis=-1))
+    true = -np.take_along_axis(log_p, to_numpy(targets)[..., None], axis=-1)[..., 0]
+    np.testing.assert_allclose(to_numpy(plain), true, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(smoothed), 0.9 * true - 0.1 * log_p.mean(-1), rtol=1e-5)
+    assert to_numpy(mask).tolist() == [[True, True, False], [True, True, True]]
+
+
+def test_label_smoothing_and_depth_are_kept_in_the_config(tokenizer):
+    model = tiny_unmt(tokenizer, label_smoothing=0.1, encoder_layers=2, dropout=0.2)
+    again = UNMT.from_config(model.get_config())
+    assert (again.label_smoothing, again.encoder_layers, again.dropout_rate) == (0.1, 2, 0.2)
+
+
+def test_selection_keeps_the_best_epoch_decays_the_rate_and_stops_after_patience(tokenizer):
+    recipe = load_recipe("unmt_multi30k")
+    model = tiny_unmt(tokenizer)
+    model.compile(learning_rate=1e-2)
+    batch = batch_of(tokenizer, n=8)
+    data = unmt_batches({"xx": list(batch["xx"]), "yy": list(batch["yy"])},
+                        {"xx": list(batch["xx_translated"]), "yy": list(batch["yy_translated"])},
+                        batch_size=4, length=12, steps=1)
+    scores, snapshots = iter([1.0, 3.0, 2.0, 2.5, 9.0]), []
+
+    def score():
+        snapshots.append(copies(model.weights))
+        return next(scores)
+
+    record, arrays = {}, {}
+    selection = recipe.SelectionBLEU(score, record, arrays, "selection_1", patience=2, decay=0.5)
+    model.fit(data, epochs=5, verbose=0, callbacks=[selection])
+    kept = record["selection_1"]
+    assert [e["bleu"] for e in kept["evaluations"]] == [1.0, 3.0, 2.0, 2.5]  # stopped: 2 evaluations without a rise
+    assert [e["learning_rate"] for e in kept["evaluations"]] == pytest.approx([1e-2, 1e-2, 1e-2, 5e-3])
+    assert kept["best"] == 3.0 and kept["best_epoch"] == 2 and kept["waited"] == 2
+    assert moved(snapshots[1], model.weights) > 0  # training went on past the best epoch
+    selection.restore_best()
+    assert moved(snapshots[1], model.weights) == 0.0
+
+
+@pytest.mark.one_backend("jax")
+def test_the_quick_supervised_recipe_selects_by_validation_bleu_and_reports_both_bleu_forms(tmp_path):
+    shared_data_dir(os.path.join("multi30k", "val.en.gz"), "The UNMT recipe")
+    recipe = load_recipe("unmt_multi30k")
+    results = tmp_path / "mt.json"
+    recipe.main(["--quick", "--supervised", "--epochs", "3", "--patience", "1", "--label-smoothing", "0.1",
+                 "--verbose", "0", "--out", str(tmp_path / "mt"), "--results", str(results)])
+    data = json.loads(results.read_text())
+    evaluations = data["selection"]["selection"]["evaluations"]
+    assert 1 <= len(evaluations) <= 3 and data["label_smoothing"] == 0.1
+    for key in ("bleu_en_fr", "moses_bleu_en_fr", "bleu_fr_en", "moses_bleu_fr_en"):
+        assert 0.0 <= data["metrics"][key] <= 100.0
+    card = {m["key"]: m for m in zoo.load(tmp_path / "mt").zoo_metadata["metrics"]}
+    assert "56.83" in card["moses_bleu_en_fr"]["reference"] and "moses" in card["moses_bleu_en_fr"]["signature"]
+    assert card["bleu_en_fr"]["reference"].startswith("none in this form")
