@@ -4,12 +4,15 @@ The examples run in a scratch folder that holds what a reader would have at hand
 `checkpoints/` and `recipes/`, a few digit images in `my_digits/` and `my_images/`, and a `photo.png`; the Hub
 examples talk to the local Hub server of tests/hub_server.py, with `$ZOO_HUB_ORG` set to the organisation they
 publish under. The Python blocks run one after the other in one process, as in a reader's session; the shell
-blocks line by line. Four rewrites keep the examples tiny: the install and test-suite lines are not run, a
+blocks line by line, in one Python process that runs `zoo ...` through `zoo.cli.main` and `python recipes/...`
+as `__main__` (as the shell would, without starting Keras a dozen times; other commands run as written). Four
+rewrites keep the examples tiny: the install and test-suite lines are not run, a
 recipe gets `--quick` (its quick run writes under $ZOO_LOGS_DIR, never into checkpoints/; a command the rewrite
 makes equal to an earlier one runs once), and a block marked `<!-- not run: why -->` is an excerpt. A stopped
 training's exit status 75 counts as success.
 """
 
+import json
 import os
 import re
 import shlex
@@ -69,6 +72,29 @@ def shell_line(line):
     return words
 
 
+# Runs the README's shell lines (a JSON list of argument lists) one after the other, in this one process.
+SHELL = """
+import json, runpy, subprocess, sys
+import zoo.cli
+
+for words in json.load(open(sys.argv[1])):
+    print("README$ " + " ".join(words), file=sys.stderr, flush=True)
+    if words[0] == "zoo":
+        status = zoo.cli.main(words[1:]) or 0
+    elif words[0] == sys.executable and words[1].startswith("recipes/"):
+        sys.argv = words[1:]
+        try:
+            runpy.run_path(words[1], run_name="__main__")
+            status = 0
+        except SystemExit as stop:
+            status = stop.code or 0
+    else:
+        status = subprocess.run(words).returncode
+    if status not in (0, 75):  # 75: a training stopped by its limit, as the README's --max-minutes asks
+        sys.exit(f"exit status {status}")
+"""
+
+
 def test_every_example_of_the_readme_runs(sandbox):
     with serve_hub(sandbox / "hub") as hub:
         env = {**os.environ, **_env_for(hub, sandbox / "hf_home"), "ZOO_HUB_ORG": "my-org",
@@ -79,17 +105,17 @@ def test_every_example_of_the_readme_runs(sandbox):
         result = subprocess.run([sys.executable, "session.py"], cwd=sandbox, env=env, capture_output=True,
                                 text=True, timeout=900)
         assert result.returncode == 0, f"the README's Python examples failed:\n{result.stderr[-4000:]}"
-        done = []
+        commands = []
         for language, code in blocks:
-            if language != "bash":
-                continue
-            for line in code.splitlines():
-                command = shell_line(line)
-                if command is None or command in done:  # `recipe` and `recipe --quick` both become the quick run
-                    continue
-                done.append(command)
-                result = subprocess.run(command, cwd=sandbox, env=env, capture_output=True, text=True, timeout=900)
-                assert result.returncode in (0, 75), f"`{line.strip()}` failed:\n{result.stderr[-4000:]}"
+            for command in map(shell_line, code.splitlines() if language == "bash" else []):
+                if command is not None and command not in commands:  # `recipe`, `recipe --quick`: one quick run
+                    commands.append(command)
+        (sandbox / "shell.py").write_text(SHELL)
+        (sandbox / "commands.json").write_text(json.dumps(commands))
+        result = subprocess.run([sys.executable, "shell.py", "commands.json"], cwd=sandbox, env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"a README shell line failed:\n{result.stderr[-4000:]}"
+        assert result.stderr.count("README$ ") == len(commands) >= 12
     for written in ("my_vae.keras", "samples.png", "clean.png", "codes.npy", "reconstructions.png",
                     "my_vae_samples.png", "my_vae"):
         assert (sandbox / written).exists(), written
