@@ -135,17 +135,28 @@ def test_a_recipe_killed_at_any_moment_resumes_to_the_uninterrupted_weights(unin
 
 
 @pytest.mark.backend_free
-def test_resume_refuses_a_missing_another_or_a_damaged_state(tmp_path):
-    missing = quick_vae(tmp_path, "--resume", check=False)
-    assert missing.returncode == 2 and "no training state at" in missing.stderr
+def test_resume_refuses_a_missing_another_or_a_damaged_state(tmp_path, monkeypatch, capsys):
+    recipe = load_recipe("vae_mnist")
+
+    def refused(*extra):  # the recipe as the shell runs it (in this process: the refusals come before any data)
+        monkeypatch.setattr(sys, "argv", ["recipes/vae_mnist.py", "--quick", "--verbose", "0", "--out",
+                                          str(tmp_path / "vae"), "--results", str(tmp_path / "vae.json"), "--state",
+                                          str(tmp_path / "state.npz"), *extra])
+        with pytest.raises(SystemExit) as stop:
+            recipe._common.run(recipe.main)
+        return stop.value.code, capsys.readouterr().err
+
+    status, message = refused("--resume")
+    assert status == 2 and "no training state at" in message
     (tmp_path / "state.npz").write_bytes(b"PK\x03\x04 half a file")
-    damaged = quick_vae(tmp_path, "--resume", check=False)
-    assert damaged.returncode == 2 and "not a readable training state" in damaged.stderr
-    fresh = quick_vae(tmp_path, check=False)  # not overwritten without --restart either
-    assert fresh.returncode == 2 and "not overwritten without --restart" in fresh.stderr
-    both = quick_vae(tmp_path, "--resume", "--restart", check=False)
-    assert both.returncode == 2 and "pass one" in both.stderr
+    status, message = refused("--resume")
+    assert status == 2 and "not a readable training state" in message
+    status, message = refused()  # not overwritten without --restart either
+    assert status == 2 and "not overwritten without --restart" in message
+    status, message = refused("--resume", "--restart")
+    assert status == 2 and "pass one" in message
     assert (tmp_path / "state.npz").read_bytes() == b"PK\x03\x04 half a file"
+    assert not (tmp_path / "vae").exists() and not (tmp_path / "vae.json").exists()
 
 
 @pytest.mark.backend_free
@@ -172,10 +183,17 @@ def test_quick_gan_recipe_measures_with_the_bundled_classifier(tmp_path, real_tf
 
 @pytest.mark.backend_free
 def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps_its_training(tmp_path,
-                                                                                             real_tfds_dir):
+                                                                                             real_tfds_dir,
+                                                                                             monkeypatch):
     out, results = tmp_path / "gan", tmp_path / "gan.json"
     common = ["recipes/gan_mnist.py", "--loss", "ns", "--quick", "--verbose", "0", "--out", str(out),
               "--results", str(results)]
+    recipe = load_recipe("gan_mnist")
+
+    def run(argv, timeout=None):  # the recipe as the shell runs it, in this process
+        monkeypatch.setattr(sys, "argv", argv)
+        recipe.main()
+
     run(common + ["--standing-batches", "0"], timeout=300)  # the moving averages, as before standing statistics
     trained = json.loads(results.read_text())
     assert trained["standing_statistics"] is None
@@ -197,12 +215,10 @@ def test_standing_only_rewrites_a_trained_gan_with_standing_statistics_and_keeps
     assert model.zoo_metadata["standing_statistics"]["batches"] == 5
     assert model.zoo_metadata["command"] == trained["command"]
 
-    again = subprocess.run([sys.executable, *common, "--standing-only"], capture_output=True, text=True, cwd=ROOT,
-                           env={**os.environ, "KERAS_BACKEND": keras.backend.backend()}, timeout=300)
-    assert again.returncode != 0 and "already has standing statistics" in again.stderr
+    with pytest.raises(ValueError, match="already has standing statistics"):
+        run(common + ["--standing-only"])
 
     # A checkpoint and a results file of different runs are refused, in whichever order they differ.
-    recipe = load_recipe("gan_mnist")
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**trained, "command": "python recipes/gan_mnist.py --loss ns --epochs 2"}))
     args = recipe.parse_args(["--loss", "ns", "--standing-only"])
