@@ -86,8 +86,8 @@ def test_a_training_stopped_and_resumed_ends_on_the_uninterrupted_weights(name, 
 def test_a_finished_state_returns_at_once_and_a_signal_stops_at_the_next_batch(images, tmp_path):
     path = tmp_path / "state.npz"
 
-    class Interrupt(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
+    class Interrupt(keras.callbacks.Callback):  # a signal as batch 3 starts: it is the last one done
+        def on_train_batch_begin(self, batch, logs=None):
             if batch == 2:
                 os.kill(os.getpid(), signal.SIGTERM)
 
@@ -112,14 +112,14 @@ def test_the_state_is_saved_as_time_passes_and_counts_its_seconds(images, tmp_pa
     path = tmp_path / "state.npz"
     seen = []
 
-    class Watch(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
+    class Watch(keras.callbacks.Callback):  # the saver saves as a batch starts, before it runs
+        def on_train_batch_end(self, batch, logs=None):
             if batch:
                 seen.append(TrainingState(path, IDENTITY).peek()["position"]["batch"])
 
     state = TrainingState(path, IDENTITY)
     fit(vae(), data(images), 1, state=state, save_every=0.0, callbacks=[Watch()], verbose=0)
-    assert seen == [1, 2, 3, 4]  # saved after every batch (after the epoch's last, once its logs are in)
+    assert seen == [1, 2, 3, 4]  # saved before every batch but the first (and at the epoch's end, with its logs)
     assert state.position["finished"]
     assert state.seconds > 0 and TrainingState(path, IDENTITY).peek()["seconds"] == round(state.seconds, 1)
 
@@ -222,3 +222,37 @@ def test_array_batches_are_a_function_of_epoch_and_index(images):
     labelled = ArrayBatches(images, np.arange(80), batch_size=32, seed=0, shuffle=False)
     x, y = labelled[2]
     assert len(labelled) == 3 and x.shape[0] == 16 and list(y) == list(range(64, 80))
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
+                    reason="Keras runs TensorFlow's batch callbacks on the training thread (IS_THREAD_SAFE is False)")
+def test_the_zoos_callbacks_make_no_host_read_on_the_training_thread_between_saves(images, tmp_path, monkeypatch):
+    import threading
+
+    from zoo import resume
+    from zoo.trainers.base import NaNGuard
+
+    main = threading.main_thread()
+    events = []
+    guard, sync = NaNGuard.on_train_batch_end, resume._sync
+
+    def watched_guard(self, batch, logs=None):
+        events.append(("guard", threading.current_thread() is main))
+        return guard(self, batch, logs)
+
+    def watched_sync(model):
+        events.append(("sync", threading.current_thread() is main))
+        return sync(model)
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            events.append(("batch", True))
+
+    monkeypatch.setattr(NaNGuard, "on_train_batch_end", watched_guard)
+    monkeypatch.setattr(resume, "_sync", watched_sync)
+    state = TrainingState(tmp_path / "state.npz", IDENTITY)
+    fit(vae(), data(images), EPOCHS, state=state, save_every=1e9, callbacks=[Batches()], verbose=0)
+    guards = [on_main for name, on_main in events if name == "guard"]
+    assert len(guards) == EPOCHS * 5 and not any(guards)  # NaNGuard reads the logs off the training thread
+    last_batch = max(i for i, (name, _) in enumerate(events) if name == "batch")
+    assert not [e for e in events[:last_batch] if e[0] == "sync"]  # the saver waits for the device only to save

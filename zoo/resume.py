@@ -217,7 +217,10 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
 
     The state is saved every `save_every` seconds, at the end, and when
     training stops early: after `max_steps` steps or `max_seconds` seconds of
-    this call, or at a SIGINT/SIGTERM (a second one acts at once). An early
+    this call (the batch under way when the time is up finishes), or at a
+    SIGINT/SIGTERM (once the next batch is done; a second one acts at once).
+    Between saves nothing is read from the device and no batch-end callback
+    is added, so Keras may run batch-end callbacks off the training thread. An early
     stop raises `TrainingStopped` once the state is saved; `fit` again with the
     restored state continues. A state whose `fit` finished returns at once.
     Keras resets the loss trackers when an epoch starts; in a resumed epoch the
@@ -258,6 +261,7 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
             model.fit(data.steps_from(epoch * steps, (epochs - epoch) * steps), initial_epoch=epoch, epochs=epochs,
                       steps_per_epoch=steps, shuffle=False, callbacks=callbacks, **fit_kwargs)
     if saver.stopped:
+        saver.save_stopped()
         where = f"; the state is saved in {state.path}" if state is not None else " (no state was kept)"
         raise TrainingStopped(f"training stopped by {saver.stopped} after {saver.run_steps} steps of this run "
                               f"(step {saver.step} in all){where}", saver.step, state and state.path)
@@ -284,7 +288,6 @@ class _Saver(keras.callbacks.Callback):
         self.epoch, self.batch, self.run_steps, self.step = position["epoch"], position["batch"], 0, 0
         self.seconds = state.seconds if state else 0.0
         self.stopped = self.signal = None
-        self.save_at_epoch_end = False
         self.metrics = None
 
     def set_model(self, model):
@@ -299,10 +302,15 @@ class _Saver(keras.callbacks.Callback):
             for variable, value in zip(self.model.metrics_variables, self.metrics):
                 variable.assign(value)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        # At a batch's start, not its end: Keras hands batch-end callbacks to a background thread only when no
+        # callback overrides them (on JAX and PyTorch), so the host never waits for the device at each step.
+        # Here the steps before this batch are done; a stop asked for now takes effect once this batch is done.
+        now = time.monotonic()
+        if self.batch > 0 and now - self.last_save >= self.save_every:
+            self._save({"epoch": self.epoch, "batch": self.batch})  # waits for the device: every few minutes
         self.batch += 1
         self.run_steps += 1
-        now = time.monotonic()
         if self.epoch == self.epochs - 1 and self.batch == self.steps:
             pass  # the last step: nothing is left to stop
         elif self.signal:
@@ -313,20 +321,18 @@ class _Saver(keras.callbacks.Callback):
             self.stopped = f"the time limit ({self.max_seconds:g} s)"
         if self.stopped:
             self.model.stop_training = True
-        if self.stopped or now - self.last_save >= self.save_every:
-            if self.batch < self.steps:
-                self._save({"epoch": self.epoch, "batch": self.batch})
-            else:  # the epoch's last batch: save once its logs are in
-                self.save_at_epoch_end = True
-        if self.stopped and self.state is None:
-            self.step = self._count()
+
+    def save_stopped(self):
+        """After `fit` returned from a stop: save where it stopped (the epoch's end saved itself)."""
+        if self.batch < self.steps:
+            self._save({"epoch": self.epoch, "batch": self.batch})
 
     def on_epoch_end(self, epoch, logs=None):
         if self.batch < self.steps:  # stopped inside the epoch: its logs cover part of it
             return
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        if self.save_at_epoch_end or time.monotonic() - self.last_save >= self.save_every:
+        if self.stopped or time.monotonic() - self.last_save >= self.save_every:
             self._save({"epoch": epoch + 1, "batch": 0})
 
     def _count(self):
@@ -334,9 +340,9 @@ class _Saver(keras.callbacks.Callback):
         return _steps(self.model)
 
     def _save(self, position):
-        self.save_at_epoch_end = False
         self.last_save = time.monotonic()
         if self.state is None:
+            self.step = self._count()
             return
         self.state.position = position
         self.save_state()
@@ -349,7 +355,7 @@ class _Saver(keras.callbacks.Callback):
 
 
 class _stop_on_signals:
-    """While active, SIGINT and SIGTERM ask `saver` to stop at the next batch's end (main thread only)."""
+    """While active, SIGINT and SIGTERM ask `saver` to stop once the next batch is done (main thread only)."""
 
     SIGNALS = ("SIGINT", "SIGTERM")
 

@@ -11,28 +11,41 @@ from zoo.errors import TrainingDiverged
 class NaNGuard(keras.callbacks.Callback):
     """Stops `fit` at the first non-finite logged value, naming the step.
 
-    It raises at once from the batch callback, so `on_epoch_end` never runs for
-    the diverged epoch: a `ModelCheckpoint` or `BackupAndRestore` keeps the last
-    good checkpoint instead of writing a NaN model over it.
+    It raises from the batch-end callback, before `on_epoch_end` runs for the
+    diverged epoch: a `ModelCheckpoint` or `BackupAndRestore` keeps the last
+    good checkpoint instead of writing a NaN model over it. It is async-safe:
+    where Keras runs batch-end callbacks on a background thread (JAX and
+    PyTorch, when no other callback needs them on the training thread), reading
+    the logs does not make the host wait for the device at every step; the
+    error then reaches `fit` a step or two later, still naming the step where
+    the value broke.
     """
+
+    async_safe = True
 
     def __init__(self):
         super().__init__()
-        self.epoch = 0
-        self.step = 0
+        self.epoch = self.first_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.first_epoch = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        if self.first_epoch is None:
+            self.first_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
         for key, value in (logs or {}).items():
             value = float(value)
             if not math.isfinite(value):
+                steps = (self.params or {}).get("steps")
+                step = (self.epoch - (self.first_epoch or 0)) * steps + batch + 1 if steps else None
                 raise TrainingDiverged(
-                    f"'{key}' became {value} at epoch {self.epoch + 1}, batch {batch + 1} "
-                    f"(step {self.step} of this fit). Training stopped; checkpoints written "
-                    "before this step are kept. Try a lower learning rate, and check the data."
+                    f"'{key}' became {value} at epoch {self.epoch + 1}, batch {batch + 1}"
+                    + (f" (step {step} of this fit)" if step else "")
+                    + ". Training stopped; checkpoints written before this step are kept. Try a lower learning "
+                    "rate, and check the data."
                 )
 
 
