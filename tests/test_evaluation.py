@@ -62,3 +62,15 @@ def test_quick_evaluation_measures_a_subset_with_its_wider_tolerance(real_tfds_d
     accuracy = rows["accuracy"]
     assert accuracy.within and accuracy.tolerance == pytest.approx(3 * np.sqrt(
         accuracy.measured * (1 - accuracy.measured) / 2000), rel=1e-6)  # three standard errors of 2000 images
+
+
+@pytest.mark.backend_free
+def test_every_bundled_metric_has_a_protocol_and_tolerance_or_says_why_not():
+    for metadata_file in sorted((ROOT / "checkpoints").glob("*/metadata.json")):
+        for metric in json.loads(metadata_file.read_text())["zoo"]["metrics"]:
+            where = f"{metadata_file.parent.name}: {metric['key']}"
+            if "protocol" in metric:
+                assert metric["protocol"]["name"] in evaluation.PROTOCOLS, where
+                assert metric["tolerance"] >= 0, where
+            else:
+                assert metric.get("not_evaluated"), f"{where} has neither a protocol nor a reason"
