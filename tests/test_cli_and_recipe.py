@@ -300,7 +300,8 @@ def test_quick_stacked_mnist_recipe_counts_modes_of_samples_and_real_data(tmp_pa
     assert data["generator_steps"] == 40 and 1 <= data["metrics"]["modes_covered"] <= 1000
     assert (data["width"], data["critic_depth"]) == (16, 3)
     standing = data["standing_statistics"]  # set after training (20 batches in a quick run)
-    assert standing["batches"] == 20 and set(standing["moving_average_metrics"]) == {"modes_covered", "mode_kl"}
+    assert standing["batches"] == 20 and set(standing["moving_average_metrics"]) == {
+        "modes_covered", "mode_kl", "modes_covered_mnist_judge", "mode_kl_mnist_judge"}  # counted by both networks
     assert 0.0 <= data["metrics"]["mode_kl"] <= np.log(1000) + 1e-4  # results keep 4 decimals; one mode: log 1000
     # 2000 real stacks of test digits reach most of the 1000 modes; mnistnet's reading matches the labels'.
     assert data["real_reference"]["modes"] > 800

@@ -83,6 +83,17 @@ def test_a_training_stopped_and_resumed_ends_on_the_uninterrupted_weights(name, 
     assert state.position == {"epoch": EPOCHS, "batch": 0, "finished": True}
 
 
+def test_a_stop_inside_an_epoch_is_saved_before_the_validation_that_fit_still_runs(images, tmp_path):
+    # The VAE's test step draws from its seed generator: a state saved after that validation would resume on
+    # another random stream than the uninterrupted run's.
+    validation = {"validation_data": (images[:16],)}
+    reference, _, _ = train(vae, images, tmp_path / "reference.npz", **validation)
+    model, _, state = train(vae, images, tmp_path / "state.npz", stops=(7,), **validation)
+    assert state.step == EPOCHS * 5
+    for a, b in zip(values(model), values(reference), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
 def test_a_finished_state_returns_at_once_and_a_signal_stops_at_the_next_batch(images, tmp_path):
     path = tmp_path / "state.npz"
 

@@ -288,6 +288,7 @@ class _Saver(keras.callbacks.Callback):
         self.epoch, self.batch, self.run_steps, self.step = position["epoch"], position["batch"], 0, 0
         self.seconds = state.seconds if state else 0.0
         self.stopped = self.signal = None
+        self.stop_saved = False
         self.metrics = None
 
     def set_model(self, model):
@@ -322,9 +323,15 @@ class _Saver(keras.callbacks.Callback):
         if self.stopped:
             self.model.stop_training = True
 
+    def on_test_begin(self, logs=None):
+        # `fit` validates at an epoch's end even when stopped inside it; validation draws from the seed
+        # generators, so a stop inside an epoch is saved before it, as the uninterrupted run stood.
+        self.save_stopped()
+
     def save_stopped(self):
-        """After `fit` returned from a stop: save where it stopped (the epoch's end saved itself)."""
-        if self.batch < self.steps:
+        """Save where a stop inside an epoch left the training, once (a stop at an epoch's end saves there)."""
+        if self.stopped and self.batch < self.steps and not self.stop_saved:
+            self.stop_saved = True
             self._save({"epoch": self.epoch, "batch": self.batch})
 
     def on_epoch_end(self, epoch, logs=None):
