@@ -244,7 +244,7 @@ class SelectionBLEU(keras.callbacks.Callback):
               f"{self.kept['best_epoch']}), rate {rate:.2g}", flush=True)
 
     def restore_best(self):
-        """The kept weights into the model, and the rate of the next training back to `rate`."""
+        """The best epoch's weights, kept in `arrays`, back into the model."""
         self.model.set_weights([self.arrays[f"{self.key}_{i:05d}"] for i in range(len(self.model.weights))])
 
 

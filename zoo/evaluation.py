@@ -182,6 +182,14 @@ def stacked_modes(model, samples=26000, seed=0, quick=False):
     return out
 
 
+def judged_accuracy(judge, translated, labels, real_images, real_labels):
+    """How often `judge` reads the source's label in `translated`, and that as a fraction of its accuracy on real
+    images of the target domain (what a perfect translation would get)."""
+    judged = proportion(judge.predict_labels(translated) == labels)
+    real = float(np.mean(judge.predict_labels(real_images) == real_labels))
+    return judged, Measurement(judged.value / real, judged.standard_error / real, judged.items)
+
+
 @protocol("cyclegan_usps")
 def cyclegan_usps(model, images=None, quick=False):
     """MNIST <-> USPS test digits (the first `images` of each): label preservation by uspsnet / mnistnet and by
@@ -205,11 +213,8 @@ def cyclegan_usps(model, images=None, quick=False):
         out[f"fid_{network}_{key}"] = bootstrapped(frechet_distance, classifier.features(translated),
                                                    classifier.features(real_x))
         name = judges.judge_name(dataset)
-        judged = proportion(judge.predict_labels(translated) == y)
-        real = float(np.mean(judge.predict_labels(real_x) == real_y))
-        out[f"accuracy_{key}_{name}"] = judged
-        out[f"relative_accuracy_{key}_{name}"] = Measurement(judged.value / real, judged.standard_error / real,
-                                                             judged.items)
+        out[f"accuracy_{key}_{name}"], out[f"relative_accuracy_{key}_{name}"] = judged_accuracy(
+            judge, translated, y, real_x, real_y)
     return out
 
 
@@ -235,12 +240,8 @@ def cyclegan_outline(model, images=None, quick=False):
                                                 - source).mean(axis=(1, 2, 3)))
         if key == "b2a":
             out["accuracy_b2a"] = proportion(zoo.load("mnistnet", compile=False).predict_labels(translated) == y)
-            judge = judges.judge("mnist")
-            judged = proportion(judge.predict_labels(translated) == y)
-            real = float(np.mean(judge.predict_labels(x) == y))
-            out["accuracy_b2a_mnist_judge"] = judged
-            out["relative_accuracy_b2a_mnist_judge"] = Measurement(judged.value / real, judged.standard_error / real,
-                                                                   judged.items)
+            out["accuracy_b2a_mnist_judge"], out["relative_accuracy_b2a_mnist_judge"] = judged_accuracy(
+                judges.judge("mnist"), translated, y, x, y)
     return out
 
 

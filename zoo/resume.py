@@ -276,7 +276,7 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
 
 
 class _Saver(keras.callbacks.Callback):
-    """Keeps `state` current: position and history as batches and epochs end, saved when due or stopping."""
+    """Keeps `state` current: position as batches start, history as epochs end, saved when due or stopping."""
 
     def __init__(self, state, steps, epochs, position, save_every, max_steps, max_seconds):
         super().__init__()
@@ -348,8 +348,9 @@ class _Saver(keras.callbacks.Callback):
 
     def _save(self, position):
         self.last_save = time.monotonic()
-        if self.state is None:
-            self.step = self._count()
+        if self.state is None:  # nothing to save: read the step count from the device only for the stop message
+            if self.stopped:
+                self.step = self._count()
             return
         self.state.position = position
         self.save_state()
