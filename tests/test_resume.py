@@ -150,6 +150,30 @@ def test_early_stopping_ends_the_training_for_good_with_what_the_callback_record
     assert saved.record["epochs_seen"] == 2 and saved.position["finished"]
 
 
+def test_a_stop_inside_an_epoch_is_saved_before_the_other_callbacks_end_that_epoch(images, tmp_path):
+    # `fit` runs every epoch-end callback even when it stops inside the epoch: a score of that half epoch (a
+    # selection callback's, say) must not enter the state, or the resumed epoch would be scored twice.
+    path = tmp_path / "state.npz"
+    state = TrainingState(path, IDENTITY)
+
+    class Scores(keras.callbacks.Callback):
+        def __init__(self, state):
+            super().__init__()
+            self.state = state
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.state.record.setdefault("scored", []).append(epoch + 1)
+
+    with pytest.raises(TrainingStopped):
+        fit(vae(), data(images), EPOCHS, state=state, callbacks=[Scores(state)], max_steps=7, verbose=0)
+    assert state.record["scored"] == [1, 2]  # the stopped run's second epoch ended early, after 2 of 5 steps
+    model, resumed = vae(seed=1), TrainingState(path, IDENTITY)
+    resumed.restore(model)
+    assert resumed.record["scored"] == [1] and resumed.position == {"epoch": 1, "batch": 2}
+    fit(model, data(images), EPOCHS, state=resumed, callbacks=[Scores(resumed)], verbose=0)
+    assert TrainingState(path, IDENTITY).restore(vae()).record["scored"] == [1, 2, 3]
+
+
 def test_a_damaged_or_cut_state_is_refused(images, tmp_path):
     path = tmp_path / "state.npz"
     model = vae()

@@ -111,7 +111,7 @@ class TrainingState:
         """Write the model's variables and this object's position, history, record and arrays, atomically."""
         _sync(model)
         variables = state_variables(model)
-        arrays = {f"variable_{i:05d}": np.asarray(keras.ops.convert_to_numpy(v.value)) for i, v in enumerate(variables)}
+        arrays = {f"variable_{i:05d}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(variables)}
         arrays.update({f"array_{key}": np.asarray(value) for key, value in self.arrays.items()})
         self.step = _steps(model)
         manifest = {
@@ -249,7 +249,9 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
     if position.get("finished"):
         return state.history
     saver = _Saver(state, data.steps, epochs, position, save_every, max_steps, max_seconds)
-    callbacks = [*(callbacks or []), saver]  # last: what the others record at an epoch's end is in its save
+    # The saver last: what the others record at an epoch's end is in its save. A stop inside an epoch is saved
+    # first: `fit` still ends that epoch, and what the others did with half an epoch must not enter the state.
+    callbacks = [_SaveAStopFirst(saver), *(callbacks or []), saver]
     steps = data.steps
     with _stop_on_signals(saver):
         epoch, batch = position["epoch"], position["batch"]
@@ -294,7 +296,7 @@ class _Saver(keras.callbacks.Callback):
     def set_model(self, model):
         super().set_model(model)
         if self.metrics is None:  # the restored trackers, before any fit resets them
-            self.metrics = [keras.ops.convert_to_numpy(v.value) for v in model.metrics_variables]
+            self.metrics = [keras.ops.convert_to_numpy(v) for v in model.metrics_variables]
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -360,6 +362,18 @@ class _Saver(keras.callbacks.Callback):
         self.state.seconds = self.seconds + time.monotonic() - self.started
         self.state.save(self.model)
         self.step = self.state.step
+
+
+class _SaveAStopFirst(keras.callbacks.Callback):
+    """First at an epoch's end: a stop inside the epoch is saved before the other callbacks see it (say, a
+    selection score of half an epoch, or a learning rate it lowered)."""
+
+    def __init__(self, saver):
+        super().__init__()
+        self.saver = saver
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.saver.save_stopped()
 
 
 class _stop_on_signals:
