@@ -46,7 +46,10 @@ def parse_args(argv=None):
     parser.add_argument("--steps-per-execution", type=int, default=1, help="Keras implementations (not torch)")
     parser.add_argument("--data", choices=("numpy", "tfdata"), default="numpy",
                         help="Keras implementations: fit on numpy arrays, or on a prefetching tf.data pipeline")
-    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
+    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"), default="float32")
+    parser.add_argument("--devices", type=int, default=1,
+                        help="the zoo's fit data-parallel on this many devices (zoo.distribute; JAX and TensorFlow; "
+                             "--batch-size is the global batch; --modes fit)")
     args = parser.parse_args(argv)
     framework = _bench.FRAMEWORK.get(args.impl)
     if args.impl == "zoo":
@@ -58,6 +61,9 @@ def parse_args(argv=None):
     if (args.impl, args.model) in _bench.MISSING_PAIRS:
         parser.error(f"--impl {args.impl} has no {args.model} step: {_bench.MISSING_PAIRS[args.impl, args.model]}")
     args.batch_size = args.batch_size or _bench.MODELS[args.model]["batch_size"]
+    if args.devices != 1 and (args.impl != "zoo" or args.backend == "torch" or args.modes != "fit"):
+        parser.error("--devices measures the zoo's fit on JAX or TensorFlow: --impl zoo --modes fit (torch's "
+                     "processes come from torchrun, which this harness does not launch)")
     return args
 
 
@@ -80,6 +86,7 @@ def main(argv=None):
     cpu_after = _bench.cpu_times()
     record = {
         "model": args.model, "impl": args.impl, "backend": args.backend, "batch_size": args.batch_size,
+        "devices": args.devices,
         "device": args.device, "params": bench.params, "settings": bench.settings, "threads": setup["threads"],
         "cores": setup["cores"], "env": setup["env"], "startup_seconds": round(startup, 2),
         "rss_after_import_mb": round(rss_import, 1), "peak_rss_mb": round(_bench.peak_rss_mb(), 1),

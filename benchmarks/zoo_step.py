@@ -10,6 +10,7 @@ import keras
 from _bench import synthetic, translation_vocabulary
 from keras_harness import BACKEND, KerasBench, check_device, trainable_count
 
+import zoo.distribute
 import zoo.registry
 
 NETWORKS = {"vae": ("encoder", "decoder"), "wgan_gp": ("generator", "critic"),
@@ -56,6 +57,8 @@ def make_bench(model_name, cfg, args):
     check_device(args.device)
     if args.precision != "float32":
         keras.config.set_dtype_policy(args.precision)
+    if getattr(args, "devices", 1) > 1:
+        zoo.distribute.data_parallel(args.devices)
     model = build(model_name, cfg, args.jit_compile, args.steps_per_execution)
     bench = KerasBench(model, lambda n: synthetic(model_name, n, cfg=cfg), args.batch_size, data=args.data)
     bench.params = parameter_counts(model_name, model)

@@ -22,9 +22,34 @@ def logs():
     return Path(os.environ.get("ZOO_LOGS_DIR") or ROOT / "logs")
 
 
+class RecipeParser(argparse.ArgumentParser):
+    """The recipes' parser: parsing --devices N starts the backend's data-parallel engine (`zoo.distribute`),
+    before the recipe builds a model."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        start_devices(parsed)
+        return parsed
+
+
+def start_devices(args):
+    """--devices N > 1: `zoo.distribute.data_parallel(N)`. Only process 0 writes the run's files; under torchrun
+    the others write theirs under logs/replica_<index>/, so nothing of the chief's is overwritten."""
+    if getattr(args, "devices", 1) == 1:
+        return
+    import zoo.distribute
+
+    parallel = zoo.distribute.data_parallel(args.devices)
+    if not parallel.is_chief:
+        scratch = logs() / f"replica_{parallel.index}"
+        args.out, args.results = scratch / "checkpoint", scratch / "results.json"
+        if hasattr(args, "state"):
+            args.state = scratch / "training_state.npz"
+
+
 def base_parser(description, trains=True):
     """The options every recipe has; `trains`: the recipe trains by steps, so it can stop and resume."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = RecipeParser(description=description)
     parser.add_argument("--quick", action="store_true",
                         help="tiny settings (< 1 min); writes under logs/ unless --out is given")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder to write")
@@ -32,6 +57,11 @@ def base_parser(description, trains=True):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1 or 2")
     if trains:
+        parser.add_argument("--devices", type=int, default=1,
+                            help="train data-parallel on this many devices, the batch size being the global batch "
+                                 "(JAX: keras.distribution; TensorFlow: MirroredStrategy; torch: launch with "
+                                 "torchrun --nproc_per_node N); see the README's 'Training on GPUs and several "
+                                 "devices'")
         add_resume_arguments(parser)
     return parser
 
@@ -104,7 +134,7 @@ def device():
 # Options that say how a run goes or what it measures, not what it trains: a state is resumed whatever their
 # values (recipes name their own evaluation options too).
 NOT_IDENTITY = ("resume", "restart", "state", "save_minutes", "max_minutes", "max_steps", "verbose", "out",
-                "results", "weights", "standing_batches", "standing_only")
+                "results", "weights", "standing_batches", "standing_only", "devices")
 STOPPED = 75  # exit status of a run stopped early with its state kept (sysexits' EX_TEMPFAIL: try again)
 
 
@@ -173,6 +203,8 @@ def resume_options(args, run_args, name):
     """The stopping and resuming options of a recipe that runs another (`run_args`, the other's parsed options):
     --resume where that run has a state to resume (the others start fresh), and the rest as given."""
     options = ["--save-minutes", str(args.save_minutes)]
+    if getattr(args, "devices", 1) != 1:
+        options += ["--devices", str(args.devices)]
     if args.resume and state_path(run_args, name).is_file():
         options.append("--resume")
     if args.restart:
@@ -246,6 +278,7 @@ def results_record(name, args, metrics, train_seconds, history, **extra):
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "device": device(),
+        "devices": getattr(args, "devices", 1),
         "train_seconds": train_seconds,
         "seed": args.seed,
         "git_commit": COMMIT,

@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "list_models", "load", "publish"]
 # The modules a user reaches as `zoo.<name>` after `import zoo`, each imported on first use.
-SUBMODULES = ("api", "cards", "checkpoints", "cli", "data", "errors", "finetune", "hub", "io", "layers", "losses",
-              "metrics", "models", "registry", "resume", "text", "trainers", "viz")
+SUBMODULES = ("api", "cards", "checkpoints", "cli", "data", "distribute", "errors", "finetune", "hub", "io", "layers",
+              "losses", "metrics", "models", "random", "registry", "resume", "text", "trainers", "viz")
 
 
 def __getattr__(name):

@@ -11,6 +11,21 @@ TensorFlow, JAX and PyTorch:
   `test_step(self, data)` to the calling convention of Keras' trainer on this
   backend (on JAX: `step(state, data) -> (logs, state)`, run statelessly).
 
+Data parallelism (zoo/distribute.py) uses each backend's own engine, and two
+more functions:
+
+- `replica() -> (index, count)`: which replica runs this code, of how many. A
+  JAX step sees the global batch (XLA shards it), so there it is (0, 1).
+- `broadcast(variables)`: give every replica replica 0's values (torch; the
+  others keep replicas equal themselves).
+- `data_parallel(count) -> (replicas, index, engine)`: start the backend's
+  engine on `count` devices for this process.
+
+`value_and_grad` then gives the gradients of the global batch's mean loss:
+TensorFlow's optimizer sums the replicas' gradients when it applies them, so
+each replica's are divided by the count; torch's are all-reduced here, because
+DDP's hooks only see `.backward()` and the zoo takes `torch.autograd.grad`.
+
 On torch, importing it also swaps four Keras internals for faster ones that
 compute the same (torch_backend.py, torch_layers.py); ZOO_PATCH_KERAS=0 keeps
 Keras' own.
@@ -35,6 +50,9 @@ else:
 value_and_grad = _impl.value_and_grad
 input_gradient = _impl.input_gradient
 portable_step = _impl.portable_step
+replica = _impl.replica
+broadcast = _impl.broadcast
+data_parallel = _impl.data_parallel
 
 
 def name():
@@ -42,4 +60,4 @@ def name():
     return _BACKEND
 
 
-__all__ = ["value_and_grad", "input_gradient", "portable_step", "name"]
+__all__ = ["value_and_grad", "input_gradient", "portable_step", "replica", "broadcast", "data_parallel", "name"]

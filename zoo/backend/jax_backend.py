@@ -56,6 +56,40 @@ def value_and_grad(fn, variables):
     return wrapped
 
 
+def replica():
+    # Under keras.distribution a step is one program over the global batch; XLA splits it across devices.
+    return 0, 1
+
+
+def broadcast(variables):
+    pass  # DataParallel lays every variable out replicated: one value for all devices
+
+
+def data_parallel(count):
+    """`keras.distribution.DataParallel` on the first `count` devices (of every host, after
+    `keras.distribution.initialize()`), set for the process. Returns (replicas, index, engine)."""
+    import os
+
+    import keras
+    from jax._src import xla_bridge
+
+    if not xla_bridge.backends_are_initialized() and "xla_force_host_platform_device_count" not in os.environ.get(
+            "XLA_FLAGS", ""):
+        # the host platform as `count` virtual devices (for trying the path on a CPU; GPUs are not affected)
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={count}"
+    devices = keras.distribution.list_devices()
+    if count > len(devices):
+        raise ValueError(
+            f"{count} devices were asked for; JAX sees {len(devices)}: {devices}. On a CPU, split it into "
+            f"virtual devices with XLA_FLAGS=--xla_force_host_platform_device_count={count} before JAX starts; "
+            "on several hosts, call keras.distribution.initialize() first.")
+    if devices[0].startswith("cpu"):
+        print(f"data parallel on {count} virtual CPU devices: the path runs, no faster than one", flush=True)
+    distribution = keras.distribution.DataParallel(devices=devices[:count])
+    keras.distribution.set_distribution(distribution)
+    return count, jax.process_index(), distribution
+
+
 def input_gradient(fn, x):
     # `fn` must not update state (no BatchNorm in penalised critics, per the papers).
     return jax.grad(lambda x: jnp.sum(fn(x)))(jnp.asarray(x))

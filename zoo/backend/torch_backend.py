@@ -31,9 +31,63 @@ def value_and_grad(fn, variables):
             else:  # the loss does not depend on any variable (TF and JAX give zeros too)
                 grads = [None] * len(tensors)
         grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, tensors)]
+        if _world_size() > 1:
+            grads = _all_reduce_mean(grads)
         return (_detach(loss), tree.map_structure(_detach, aux)), grads
 
     return wrapped
+
+
+def _world_size():
+    distributed = torch.distributed
+    return distributed.get_world_size() if distributed.is_available() and distributed.is_initialized() else 1
+
+
+def replica():
+    """(rank, world size) of the initialized process group (torchrun, or `zoo.distribute`); else (0, 1)."""
+    count = _world_size()
+    return (torch.distributed.get_rank(), count) if count > 1 else (0, 1)
+
+
+def _all_reduce_mean(grads):
+    """The replicas' mean gradients, in one all-reduce of the gradients laid end to end (as DDP's buckets)."""
+    from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+    flat = _flatten_dense_tensors(grads)
+    torch.distributed.all_reduce(flat)
+    flat /= _world_size()
+    return list(_unflatten_dense_tensors(flat, grads))
+
+
+def broadcast(variables):
+    """Every process gets rank 0's values (each built its own model, with its own initial weights)."""
+    if _world_size() > 1:
+        with torch.no_grad():
+            for variable in variables:
+                torch.distributed.broadcast(variable.value.data, src=0)
+
+
+def data_parallel(count):
+    """Joins the process group of `count` processes, one per device (torchrun sets RANK, WORLD_SIZE,
+    LOCAL_RANK and the address), on NCCL with a GPU each, else gloo. Returns (replicas, index, engine)."""
+    distributed = torch.distributed
+    if not distributed.is_initialized():
+        if "WORLD_SIZE" not in os.environ:
+            raise ValueError(
+                f"{count} devices were asked for; PyTorch trains on several devices with one process per "
+                f"device: launch with `torchrun --nproc_per_node {count} <script> ...` (torch.distributed.run).")
+        if torch.cuda.is_available():
+            local_rank = int(os.environ.get("LOCAL_RANK", 0))
+            if local_rank >= torch.cuda.device_count():
+                raise ValueError(f"process {local_rank} of this host has no GPU: {torch.cuda.device_count()} GPUs "
+                                 "here")
+            torch.cuda.set_device(local_rank)
+        distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    world = distributed.get_world_size()
+    if world != count:
+        raise ValueError(f"{count} devices were asked for; the process group has {world} processes (torchrun's "
+                         "--nproc_per_node times its nodes)")
+    return world, distributed.get_rank(), distributed
 
 
 def input_gradient(fn, x):

@@ -14,6 +14,7 @@ to the clean image (pixels in [0, 1] are treated as probabilities).
 import keras
 from keras import ops
 
+from zoo import random as zoo_random
 from zoo.data import check_images
 from zoo.layers import conv_decoder, conv_encoder
 from zoo.losses import bernoulli_log_likelihood
@@ -59,9 +60,9 @@ class Autoencoder(SingleLossModel):
     def corrupt(self, x):
         """The training-time corruption of a batch (the identity for a plain autoencoder)."""
         if self.noise == "gaussian":
-            return x + self.noise_level * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+            return x + self.noise_level * zoo_random.normal(ops.shape(x), seed=self.seed_generator)
         if self.noise == "masking":
-            keep = keras.random.uniform(ops.shape(x), seed=self.seed_generator) >= self.noise_level
+            keep = zoo_random.uniform(ops.shape(x), seed=self.seed_generator) >= self.noise_level
             return x * ops.cast(keep, x.dtype)
         return x
 

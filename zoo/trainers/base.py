@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from zoo import backend
+from zoo import backend, distribute
 from zoo.errors import TrainingDiverged
 
 
@@ -92,16 +92,31 @@ class ZooModel(keras.Model):
         """Validate user data before training; models with image inputs override this."""
         return x
 
-    def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, *args, callbacks=None, validation_data=None, **kwargs):
         x = self._checked(x)
         if isinstance(validation_data, (tuple, list)):
             validation_data = tuple(self._checked(v) if i == 0 else v
                                     for i, v in enumerate(validation_data))
         elif validation_data is not None:
             validation_data = self._checked(validation_data)
+        x, y, batch_size = self._data_parallel(x, y, batch_size)
         callbacks = [NaNGuard()] + list(callbacks or [])
-        return super().fit(x, y, *args, callbacks=callbacks,
+        return super().fit(x, y, batch_size, *args, callbacks=callbacks,
                            validation_data=validation_data, **kwargs)
+
+    def _data_parallel(self, x, y, batch_size):
+        """Under `zoo.distribute.data_parallel`: the global batch checked, torch's process given its slices
+        and process 0's weights (zoo/distribute.py)."""
+        distribute.check_keras_distribution()
+        parallel = distribute.current()
+        if parallel is None:
+            return x, y, batch_size
+        if batch_size is None and hasattr(x, "__array__"):
+            batch_size = 32  # Keras' default
+        parallel.check_batch_size(batch_size if batch_size is not None else getattr(x, "batch_size", None))
+        (x, local), (y, _) = parallel.shard(x, batch_size), parallel.shard(y, batch_size)
+        parallel.prepare(self)
+        return x, y, local
 
     def _checked(self, x):
         # Arrays are checked here; tf.data pipelines and generators are the caller's.
