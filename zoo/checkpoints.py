@@ -44,12 +44,15 @@ def save_checkpoint(model, path, metadata, overwrite=False, repo_id=None):
     fresh copy of the model, never compiled, is what gets written. The folder is written next to `path` and renamed
     into place, so an interrupted save never leaves a broken checkpoint, and
     an existing one is replaced only with `overwrite=True`. `repo_id` is the
-    Hub repository the model card's loading snippet points at.
+    Hub repository the model card's loading snippet points at. The weights
+    are float32 under every float policy, and the config says float32 too:
+    the precision a model computes in is the loading process's choice.
     """
     import keras
 
     from zoo import __version__
     from zoo.cards import render_card
+    from zoo.trainers.precision import apply_dtype_policy
 
     path = Path(path)
     if path.exists() and not overwrite:
@@ -57,7 +60,7 @@ def save_checkpoint(model, path, metadata, overwrite=False, repo_id=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        weights_only = type(model).from_config(model.get_config())
+        weights_only = apply_dtype_policy(type(model).from_config(model.get_config()), "float32")
         weights_only.set_weights(model.get_weights())
         keras.saving.save_model(weights_only, staging, zipped=False)
         keras_metadata = json.loads((staging / METADATA_FILE).read_text())
@@ -139,11 +142,14 @@ def load_checkpoint(path, compile=True):
     """Load a checkpoint folder in Keras safe mode after checking files, version and checksum.
 
     With `compile=True` the model comes back compiled for fine-tuning, so
-    `model.fit(x)` works at once.
+    `model.fit(x)` works at once. It computes in the precision of the global
+    dtype policy (`keras.config.set_dtype_policy("mixed_bfloat16")` before
+    loading gives a mixed-precision model; its weights stay float32).
     """
     import keras
 
     import zoo.models  # noqa: F401  registers the zoo's classes for deserialization
+    from zoo.trainers.precision import apply_dtype_policy
 
     zoo_metadata = read_metadata(path)
     verify_weights(path, zoo_metadata)
@@ -151,6 +157,7 @@ def load_checkpoint(path, compile=True):
         model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (ValueError, TypeError, OSError, KeyError) as e:
         raise CheckpointError(f"could not load the model in {path}: {e}") from e
+    apply_dtype_policy(model)  # before compiling: under mixed_float16 the optimizers get loss scaling
     if compile and not model.compiled and hasattr(model, "compile_for_finetuning"):
         model.compile_for_finetuning()
     model.zoo_metadata = dict(zoo_metadata)

@@ -91,7 +91,7 @@ class DigitClassifier(SingleLossModel):
         return self.head(self.body(x, training=training))
 
     def compute_terms(self, x, y=None, training=False):
-        logits = self(x, training=training)
+        logits = ops.cast(self(x, training=training), "float32")  # the cross-entropy in float32
         labels = ops.cast(ops.reshape(y, (-1,)), "int32")
         loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, axis=-1), labels), "float32"))

@@ -30,7 +30,6 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo.backend import value_and_grad
 from zoo.data import check_images
 from zoo.data.batches import EpochBatches
 from zoo.data.shuffle import shuffled_passes
@@ -227,8 +226,9 @@ class CycleGAN(AdversarialModel):
         """The generators' joint objective (Eq. 3, plus the identity term); the fakes come back for the pools."""
         g, f = self.generator_ab, self.generator_ba
         fake_b, fake_a = g(real_a, training=True), f(real_b, training=True)
-        adversarial = (ops.mean(ops.square(self.discriminator_b(fake_b, training=True) - 1.0))
-                       + ops.mean(ops.square(self.discriminator_a(fake_a, training=True) - 1.0)))
+        scores_b, scores_a = (ops.cast(d(fake, training=True), "float32")  # the losses in float32
+                              for d, fake in ((self.discriminator_b, fake_b), (self.discriminator_a, fake_a)))
+        adversarial = ops.mean(ops.square(scores_b - 1.0)) + ops.mean(ops.square(scores_a - 1.0))
         cycle = (cycle_consistency_loss(real_a, f(fake_b, training=True))
                  + cycle_consistency_loss(real_b, g(fake_a, training=True)))
         loss = adversarial + self.cycle_weight * cycle
@@ -252,11 +252,7 @@ class CycleGAN(AdversarialModel):
             raise ValueError("CycleGAN trains on (a, b) batches, one of each domain: fit(unpaired(a, b, "
                              "batch_size)) or fit(a, b); got batches of one domain only.")
         real_a, real_b = ops.convert_to_tensor(real_a), ops.convert_to_tensor(real_b)
-        variables_ab = self.generator_ab.trainable_variables
-        variables_ba = self.generator_ba.trainable_variables
-        (_, terms), grads = value_and_grad(self.generator_loss, variables_ab + variables_ba)(real_a, real_b)
-        self.optimizer["generator_ab"].apply(grads[:len(variables_ab)], variables_ab)
-        self.optimizer["generator_ba"].apply(grads[len(variables_ab):], variables_ba)
+        terms = self.joint_step(("generator_ab", "generator_ba"), self.generator_loss, real_a, real_b)
 
         fake_a = self.pool_a(ops.stop_gradient(terms.pop("fake_a")))
         fake_b = self.pool_b(ops.stop_gradient(terms.pop("fake_b")))

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo import random as zoo_random
 from zoo.errors import InputError
 from zoo.trainers import SingleLossModel
 
@@ -124,12 +125,12 @@ class DnCNN(SingleLossModel):
         """Clean patches plus Gaussian noise of a per-patch level drawn from `sigma_range`."""
         low, high = self.sigma_range
         shape = ops.shape(clean)
-        sigma = keras.random.uniform((shape[0], 1, 1, 1), low / 255.0, high / 255.0, seed=self.seed_generator)
-        return clean + sigma * keras.random.normal(shape, seed=self.seed_generator)
+        sigma = zoo_random.uniform((shape[0], 1, 1, 1), low / 255.0, high / 255.0, seed=self.seed_generator)
+        return clean + sigma * zoo_random.normal(shape, seed=self.seed_generator)
 
     def compute_terms(self, x, y=None, training=False):
         noisy = self.add_noise(x)
-        residual = self.residual(noisy, training=training)
+        residual = ops.cast(self.residual(noisy, training=training), "float32")  # the loss in float32
         # The paper's loss: the residual should equal the noise, noisy - clean.
         return {"loss": ops.mean(ops.square(residual - (noisy - x)))}
 

@@ -43,7 +43,6 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from zoo.backend import value_and_grad
 from zoo.data.multi30k import multi30k_tokenizer
 from zoo.data.batches import EpochBatches
 from zoo.data.shuffle import shuffled_passes
@@ -115,12 +114,16 @@ class AttentionTranslator(layers.Layer):
 
     def _logits(self, outputs, states, keys, mask, training=False):
         """Decoder outputs `(batch, t, units)` -> logits `(batch, t, vocab)` through attention and the tied
-        output embedding."""
+        output embedding. The projection runs in the layer's compute precision (`encode`/`decode` are called as
+        methods, outside Keras' autocasting, so the float32 weights are cast here); the logits come back in
+        float32, for the softmax over the vocabulary."""
         scores = ops.einsum("btu,bsu->bts", outputs, keys)
         scores = ops.where(mask[:, None, :], scores, NEG)
         context = ops.einsum("bts,bsu->btu", ops.softmax(scores, axis=-1), states)
         combined = self.dropout(self.combine(ops.concatenate([outputs, context], axis=-1)), training=training)
-        return ops.einsum("bte,ve->btv", combined, self.embedding.embeddings) + self.output_bias
+        embeddings = ops.cast(self.embedding.embeddings, combined.dtype)
+        logits = ops.einsum("bte,ve->btv", combined, embeddings) + ops.cast(self.output_bias, combined.dtype)
+        return ops.cast(logits, "float32")
 
     def decode(self, inputs, states, mask, training=False):
         """Teacher forcing: decoder input ids `(batch, t)` (a language token, then the target) -> logits."""
@@ -276,7 +279,7 @@ class UNMT(AdversarialModel):
         """Cross-entropy of the discriminator naming the language of each encoder state of C(x) (labels 0 and
         1, smoothed towards 1/2 by `discriminator_smoothing`), and its accuracy."""
         states, mask = self.translator.encode(ops.concatenate(noisy, axis=0), training=True)
-        logits = self.discriminator(ops.stop_gradient(states), training=True)
+        logits = ops.cast(self.discriminator(ops.stop_gradient(states), training=True), "float32")
         labels = self._language_labels(noisy)
         smoothed = labels * (1.0 - self.discriminator_smoothing) + 0.5 * self.discriminator_smoothing
         loss = masked_mean(keras.losses.binary_crossentropy(smoothed[..., None], logits, from_logits=True), mask)
@@ -314,7 +317,7 @@ class UNMT(AdversarialModel):
         if self.adversarial_weight > 0:  # the encoder makes the discriminator name the other language
             size = sum(ops.shape(b)[0] for b in noisy)
             flipped = 1.0 - self._language_labels(noisy)
-            logits = self.discriminator(states[:size], training=True)
+            logits = ops.cast(self.discriminator(states[:size], training=True), "float32")
             adversarial = masked_mean(keras.losses.binary_crossentropy(flipped[..., None], logits,
                                                                        from_logits=True), mask[:size])
             adversarial = adversarial * len(noisy)  # a sum over the two languages, like the other terms
@@ -336,10 +339,7 @@ class UNMT(AdversarialModel):
         terms = {}
         if self.adversarial_weight > 0:
             terms.update(self.player_step("discriminator", self.discriminator_loss, noisy))
-        variables = self.translator.trainable_variables
-        (_, translator_terms), grads = value_and_grad(self.translator_loss, variables)(clean, noisy, translated)
-        self.optimizer["translator"].apply(grads, variables)
-        terms.update(translator_terms)
+        terms.update(self.player_step("translator", self.translator_loss, clean, noisy, translated))
         return self.update_trackers(terms)
 
     def _batch_keys(self):

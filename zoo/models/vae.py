@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo import random as zoo_random
 from zoo.data import check_images
 from zoo.layers import conv_decoder, conv_encoder
 from zoo.losses import bernoulli_log_likelihood, gaussian_kl
@@ -49,9 +50,10 @@ class VAE(SingleLossModel):
 
     def compute_terms(self, x, y=None, training=False):
         if self.binarize:
-            x = ops.cast(keras.random.uniform(ops.shape(x), seed=self.seed_generator) < x, x.dtype)
-        mean, log_var = self.encoder(x, training=training)
-        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            x = ops.cast(zoo_random.uniform(ops.shape(x), seed=self.seed_generator) < x, x.dtype)
+        # float32 from here on: the posterior's samples and the ELBO, whatever precision the networks compute in
+        mean, log_var = (ops.cast(t, "float32") for t in self.encoder(x, training=training))
+        eps = zoo_random.normal(ops.shape(mean), seed=self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
         logits = self.decoder(z, training=training)
         reconstruction = -ops.mean(bernoulli_log_likelihood(x, logits))

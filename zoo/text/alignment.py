@@ -102,15 +102,16 @@ class EmbeddingAligner(AdversarialModel):
 
     def discriminator_loss(self, source, target):
         """Binary cross-entropy of the discriminator telling W x (label 1 - s) from y (label s)."""
-        mapped = ops.stop_gradient(self.mapping(source))
-        logits = self.discriminator(ops.concatenate([mapped, target], axis=0), training=True)
+        mapped = ops.cast(ops.stop_gradient(self.mapping(source)), target.dtype)  # a mixed policy's W x is float16
+        logits = ops.cast(self.discriminator(ops.concatenate([mapped, target], axis=0), training=True), "float32")
         loss = ops.mean(keras.losses.binary_crossentropy(self._labels(ops.shape(source)[0]), logits,
                                                          from_logits=True))
         return loss, {"discriminator_loss": loss}
 
     def mapping_loss(self, source, target):
         """The same cross-entropy with the labels flipped: W learns to make W x look like target words."""
-        logits = self.discriminator(ops.concatenate([self.mapping(source), target], axis=0), training=False)
+        mapped = ops.cast(self.mapping(source), target.dtype)
+        logits = ops.cast(self.discriminator(ops.concatenate([mapped, target], axis=0), training=False), "float32")
         loss = ops.mean(keras.losses.binary_crossentropy(1.0 - self._labels(ops.shape(source)[0]), logits,
                                                          from_logits=True))
         return loss, {"mapping_loss": loss}

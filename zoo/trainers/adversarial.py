@@ -3,8 +3,10 @@
 import keras
 from keras import ops
 
-from zoo.backend import value_and_grad
+from zoo import random as zoo_random
 from zoo.trainers.base import ZooModel
+from zoo.trainers.precision import (apply_gradients, needs_loss_scaling, scaled_value_and_grad, share_gradients,
+                                    with_loss_scaling)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -15,6 +17,8 @@ class OptimizerGroup(keras.optimizers.Optimizer):
     threaded through the stateless step. The group exposes all its members'
     variables as its own, so every player's optimizer state travels (and is
     saved) with the model. Apply gradients through a member: `group["critic"]`.
+    Under loss scaling each member is its own `LossScaleOptimizer`, whose
+    scale and step counter are among those variables.
     """
 
     def __init__(self, optimizers, name="optimizer_group", **kwargs):
@@ -91,6 +95,10 @@ class AdversarialModel(ZooModel):
     *args)` for each update, `n_critic` critic updates per generator update.
     Noise comes from `sample_latent` / `sample_uniform`, which use a
     `keras.random.SeedGenerator` so the JAX step stays pure.
+
+    Under the `mixed_float16` policy `compile` wraps each player's optimizer in
+    its own `LossScaleOptimizer` (Keras would wrap the whole group, which then
+    has no members to index); `auto_scale_loss=False` keeps them unwrapped.
     """
 
     players = ("generator", "critic")
@@ -102,7 +110,7 @@ class AdversarialModel(ZooModel):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.n_critic = 1
 
-    def compile(self, optimizers=None, n_critic=1, **kwargs):
+    def compile(self, optimizers=None, n_critic=1, auto_scale_loss=True, **kwargs):
         if optimizers is None or set(optimizers) != set(self.players):
             raise ValueError(
                 f"compile() needs one optimizer per player {list(self.players)}; "
@@ -110,10 +118,13 @@ class AdversarialModel(ZooModel):
             )
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be a positive integer; got {n_critic}.")
+        if auto_scale_loss and needs_loss_scaling(self.dtype_policy):
+            optimizers = {name: with_loss_scaling(opt, name=f"{name}_loss_scale_optimizer")
+                          for name, opt in optimizers.items()}
         group = OptimizerGroup(optimizers)
         group.build_members({name: getattr(self, name).trainable_variables for name in self.players})
         self.n_critic = int(n_critic)
-        super().compile(optimizer=group, **kwargs)
+        super().compile(optimizer=group, auto_scale_loss=False, **kwargs)
 
     def compile_for_finetuning(self):
         self.compile(optimizers={name: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
@@ -132,19 +143,37 @@ class AdversarialModel(ZooModel):
         self.compile(optimizers=optimizers, n_critic=config["n_critic"])
 
     def player_step(self, name, loss_fn, *args):
-        """One gradient update of player `name` on `loss_fn(*args) -> (loss, terms)`."""
-        variables = getattr(self, name).trainable_variables
-        (_, terms), grads = value_and_grad(loss_fn, variables)(*args)
-        self.optimizer[name].apply(grads, variables)
+        """One gradient update of player `name` on `loss_fn(*args) -> (loss, terms)`; returns `terms`."""
+        return self.joint_step((name,), loss_fn, *args)
+
+    def joint_step(self, names, loss_fn, *args):
+        """One gradient update of the players `names` on one loss `loss_fn(*args) -> (loss, terms)`.
+
+        The loss is differentiated once, w.r.t. all their variables, and each
+        player's optimizer applies its share (CycleGAN's two generators: with
+        Adam, per parameter, that is one joint Adam). Under loss scaling the
+        shares follow `share_gradients`: one overflow skips the step for all.
+        Returns `terms`.
+        """
+        groups = [getattr(self, name).trainable_variables for name in names]
+        optimizers = [self.optimizer[name] for name in names]
+        variables = [v for group in groups for v in group]
+        (_, terms), grads = scaled_value_and_grad(optimizers[0], loss_fn, variables)(*args)
+        shares, start = [], 0
+        for group in groups:
+            shares.append(grads[start:start + len(group)])
+            start += len(group)
+        for optimizer, share, group in zip(optimizers, share_gradients(optimizers, shares), groups):
+            apply_gradients(optimizer, share, group)
         return terms
 
     def sample_latent(self, batch_size):
         """Generator noise z ~ N(0, I) of shape (batch_size, latent_dim)."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return zoo_random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     def sample_uniform(self, shape):
         """U(0, 1) noise, e.g. the interpolation weights of a gradient penalty."""
-        return keras.random.uniform(shape, seed=self.seed_generator)
+        return zoo_random.uniform(shape, seed=self.seed_generator)
 
     def sample(self, n, seed=None):
         """`n` generator outputs as numpy; `seed` fixes the noise."""

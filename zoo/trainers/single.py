@@ -2,8 +2,8 @@
 
 import keras
 
-from zoo.backend import value_and_grad
 from zoo.trainers.base import ZooModel
+from zoo.trainers.precision import apply_gradients, scaled_value_and_grad
 
 
 class SingleLossModel(ZooModel):
@@ -12,6 +12,10 @@ class SingleLossModel(ZooModel):
     Subclasses implement `compute_terms(x, y, training)` returning a dict of
     scalar loss terms whose `"loss"` entry is minimised; every entry named in
     `tracked` is logged.
+
+    Under the `mixed_float16` policy Keras' `compile` wraps the optimizer in a
+    `LossScaleOptimizer`; the step differentiates the loss it scales and logs
+    the unscaled one.
     """
 
     def compute_terms(self, x, y=None, training=False):
@@ -25,8 +29,8 @@ class SingleLossModel(ZooModel):
             terms = self.compute_terms(x, y, training=True)
             return terms["loss"], terms
 
-        (_, terms), grads = value_and_grad(objective, self.trainable_variables)()
-        self.optimizer.apply(grads, self.trainable_variables)
+        (_, terms), grads = scaled_value_and_grad(self.optimizer, objective, self.trainable_variables)()
+        apply_gradients(self.optimizer, grads, self.trainable_variables)
         return self.update_trackers(terms)
 
     def test_step(self, data):
