@@ -31,6 +31,8 @@ def run_child(script, *args, launcher=(), timeout=600):
 
 @pytest.mark.parametrize("kind", ["vae", "wgan_gp"])
 def test_a_data_parallel_step_equals_the_single_device_step(kind, tmp_path):
+    """15-20 s: a child process (two for torch), since an engine is set up once per process before the backend
+    starts."""
     # Two steps on global batches of 8, split over 2 devices: the VAE's noise, and WGAN-GP's two optimizers,
     # two critic updates a step and penalty input-gradients, give the single device's weights.
     run_child(HERE / "distributed_step.py", kind, str(tmp_path / "out.json"))
@@ -42,6 +44,8 @@ def test_a_data_parallel_step_equals_the_single_device_step(kind, tmp_path):
 
 @pytest.mark.one_backend("jax")
 def test_a_users_keras_distribution_fine_tunes_every_family_on_jax(tmp_path):
+    """About 90 s: seven bundled models (one per family that trains with fit) loaded and compiled on a 2-device
+    mesh in one child process; JAX only, where a user's own keras.distribution is the engine."""
     run_child(HERE / "distributed_families.py", str(tmp_path / "out.json"))
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["devices"] == 2
@@ -51,6 +55,7 @@ def test_a_users_keras_distribution_fine_tunes_every_family_on_jax(tmp_path):
 
 
 def test_a_recipe_trains_on_two_devices_and_only_the_chief_writes(tmp_path, real_tfds_dir, monkeypatch):
+    """About a minute: the recipe's process (torch: torchrun's two) is the subject, with its --devices flag."""
     # --devices 2: virtual devices on this CPU (JAX, TensorFlow); torch's two gloo processes come from torchrun
     monkeypatch.setenv("ZOO_LOGS_DIR", str(tmp_path / "logs"))
     launcher = ("-m", "torch.distributed.run", "--nproc_per_node", "2") if BACKEND == "torch" else ()
