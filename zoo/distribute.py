@@ -18,7 +18,8 @@ One call sets the engine up for the process:
   on NCCL (gloo on CPUs). DDP's gradient hooks fire only on `.backward()`, and
   the zoo's steps take `torch.autograd.grad`, so `zoo.backend` all-reduces
   the gradients itself. `fit` gives each process its slice of every global
-  batch and starts from process 0's weights.
+  batch and starts from process 0's weights; validation data is evaluated
+  whole by every process.
 
 A step on N devices computes what one device computes on the same global
 batch: the noise a step draws (`zoo.random`) is the global batch's, each
