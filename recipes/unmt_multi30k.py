@@ -77,8 +77,7 @@ from zoo.io import write_atomic
 from zoo.models.unmt import unmt_batches, unmt_multi30k
 from zoo.text.tokenizer import PAD_ID, SubwordTokenizer
 from zoo.text import WordByWordTranslator, corpus_bleu, moses_bleu, pretokenize
-from zoo.text.alignment import align_embeddings
-from zoo.text.embeddings import ppmi_svd_embeddings, vocabulary
+from zoo.text.word_by_word import unsupervised_translators
 
 PAPER = ("Lample, Conneau, Denoyer & Ranzato, Unsupervised Machine Translation Using Monolingual Corpora Only, "
          "ICLR 2018 (arXiv:1711.00043)")
@@ -112,6 +111,8 @@ def parse_args(argv=None):
     parser.add_argument("--embedding-dim", type=int, default=256)
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--words", type=int, default=3000, help="most frequent words given word embeddings")
+    parser.add_argument("--embeddings", default="ppmi", choices=["ppmi", "fasttext"], help="word embeddings of the "
+                        "word-by-word start (recipes/word_translation_multi30k.py compares them)")
     parser.add_argument("--word-dim", type=int, default=128, help="dimension of the word embeddings")
     parser.add_argument("--word-window", type=int, default=20, help="context window of the word embeddings "
                         "(20: the whole caption, closer words weigh more)")
@@ -174,26 +175,19 @@ def training_data(args):
 def word_by_word(mono, languages, args):
     """Translators l1 -> l2 and l2 -> l1 from embeddings aligned without parallel data, and what was found."""
     tokens = {lang: [pretokenize(s) for s in mono[lang]] for lang in languages}
-    words, vectors = {}, {}
-    for lang in languages:
-        words[lang], _ = vocabulary(tokens[lang], min_count=2, max_size=args.words)
-        vectors[lang] = ppmi_svd_embeddings(tokens[lang], words[lang], dim=args.word_dim, window=args.word_window,
-                                            weighting=args.word_weighting, seed=args.seed)
-    l1, l2 = languages
-    n = min(len(words[l1]), len(words[l2]))
-    alignment = align_embeddings(vectors[l1], vectors[l2], epochs=args.align_epochs, steps_per_epoch=args.align_steps,
-                                 most_frequent=min(n, 2000), max_rank=n, criterion_words=min(n, 2000), hidden=256,
-                                 restarts=args.align_restarts, seed=args.seed, jit_compile=_common.jit_compile(),
-                                 method=args.align_method, source_words=words[l1], target_words=words[l2])
-    forward = WordByWordTranslator.from_embeddings(words[l1], vectors[l1], words[l2], vectors[l2], alignment.matrix)
-    backward = WordByWordTranslator.from_embeddings(words[l2], vectors[l2], words[l1], vectors[l1],
-                                                    alignment.matrix.T)
-    found = {"criterion": round(alignment.criterion, 4), "method": alignment.method,
+    options = {"dim": args.word_dim, "window": args.word_window,
+               **({"weighting": args.word_weighting} if args.embeddings == "ppmi" else {"epochs": 30, "sample": 1e-3})}
+    # (fastText's better window here is 5: pass --word-window 5 with --embeddings fasttext)
+    translators, alignment, _, _ = unsupervised_translators(
+        tokens, languages, embeddings=args.embeddings, words=args.words, align_method=args.align_method,
+        seed=args.seed, embedding_options=options, epochs=args.align_epochs, steps_per_epoch=args.align_steps,
+        restarts=args.align_restarts, jit_compile=_common.jit_compile())
+    found = {"criterion": round(alignment.criterion, 4), "method": alignment.method, "embeddings": args.embeddings,
              "candidates": [[m, round(c, 4)] for m, c in alignment.candidates],
              "identical_seed_pairs": alignment.seed_pairs,
              "adversarial": [round(c, 4) for c in alignment.adversarial_criteria],
              "refinement": [round(c, 4) for c in alignment.refinement_criteria]}
-    return {l1: forward.dictionary, l2: backward.dictionary}, found
+    return {lang: translators[lang].dictionary for lang in languages}, found
 
 
 def test_bleu(translate, test, languages, beam=1, paper_way=False):
@@ -296,8 +290,10 @@ def summarize(results_dir):
         budget = f"{run['learning_rate']:g}, {epochs}"
         for it in run.get("iterations") or []:
             a, b = it["bleu"][f"{l1}-{l2}"], it["bleu"][f"{l2}-{l1}"]
+            moses = it.get("moses_bleu") or {}  # measured for the word-by-word start since it was added
+            ma, mb = (f"{moses[k]:.2f}" if k in moses else "-" for k in (f"{l1}-{l2}", f"{l2}-{l1}"))
             rows.append(f"| {label} | {start} | {budget} | {it['iteration']} | {it['seconds']:.0f} | {a:.2f} | "
-                        f"{b:.2f} | - | - | {it.get('round_trip_bleu', '-')} |")
+                        f"{b:.2f} | {ma} | {mb} | {it.get('round_trip_bleu', '-')} |")
         kept = run.get("selected_iteration")
         a, b = run["metrics"][f"bleu_{l1}_{l2}"], run["metrics"][f"bleu_{l2}_{l1}"]
         pa, pb = (paper_way(run, f"moses_bleu_{x}_{y}", remeasured, path.stem) for x, y in ((l1, l2), (l2, l1)))
@@ -348,7 +344,9 @@ def main(argv=None):
     def translate(sentences, src, tgt, beam=1):
         return model.translate(sentences, src=src, tgt=tgt, beam=beam, batch_size=256)
 
-    state = _common.training_state(args, name, model, exclude=("beam",))
+    # A supervised run has no word-by-word start: --embeddings is none of its identity (older states lack it).
+    state = _common.training_state(args, name, model,
+                                   exclude=("beam", "embeddings") if args.supervised else ("beam",))
     record = state.record  # what a resumed run needs besides the variables
     before = record.get("wall_seconds", 0.0)  # the wall time of the runs this one resumes, to the last iteration
 
@@ -373,9 +371,10 @@ def main(argv=None):
         if "dictionaries" not in record:  # the word-by-word start, computed once per run
             record["dictionaries"], record["alignment"] = word_by_word(mono, languages, args)
             wbw = {lang: WordByWordTranslator(record["dictionaries"][lang]).translate for lang in languages}
-            scores, _ = test_bleu(lambda s, src, tgt, beam: wbw[src](s), test, languages)
+            scores, moses, _ = test_bleu(lambda s, src, tgt, beam: wbw[src](s), test, languages, paper_way=True)
             record["iterations"] = [{"iteration": 0, "model": "word-by-word", "seconds": wall_seconds(),
                                      "bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in scores.items()},
+                                     "moses_bleu": {f"{s}-{t}": round(b.score, 2) for (s, t), b in moses.items()},
                                      "alignment_criterion": record["alignment"]["criterion"],
                                      "alignment_method": record["alignment"]["method"]}]
             save()

@@ -312,6 +312,8 @@ def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_p
                  "--results", str(results)])
     data = json.loads(results.read_text())
     assert data["quick"] and [it["iteration"] for it in data["iterations"]] == [0, 1, 2]
+    assert sorted(data["iterations"][0]["moses_bleu"]) == ["en-fr", "fr-en"]  # the word-by-word start, paper's way
+    assert data["alignment"]["embeddings"] == "ppmi"
     assert 1 <= data["selected_iteration"] <= 2 and data["learning_rate"] == 2e-3
     assert "discriminator_loss" in data["history"] and len(data["history"]["loss"]) == 2  # 2 iterations x 1 epoch
     for key in ("bleu_en_fr", "bleu_fr_en", "bleu_word_by_word_en_fr", "round_trip_bleu"):

@@ -5,7 +5,8 @@
 - `noise`: the word drop and local shuffle of Lample et al. (ICLR 2018), in `keras.ops`;
 - `bleu`: corpus BLEU through sacrebleu, with its signature, BLEU on Moses tokens (the papers' way), and
   round-trip BLEU;
-- `embeddings`: PPMI + SVD monolingual embeddings and CSLS nearest neighbours;
+- `embeddings`: monolingual embeddings (PPMI + SVD, fastText skip-gram) and CSLS nearest neighbours;
+- `dictionary`: a reference dictionary read off parallel pairs by IBM Model 1, and precision@1 (evaluation only);
 - `alignment`: MUSE's adversarial alignment and Procrustes refinement (Conneau et al., ICLR 2018);
 - `word_by_word`: the word-by-word translation that unsupervised training starts from.
 """

@@ -21,6 +21,13 @@ of the identical-strings alignment 0.17 -> 0.23 at 128 dimensions, en-fr):
 the largest singular directions are the ones the two languages share, and
 weighting by S keeps the noisy small ones from dominating the cosines.
 
+`fasttext_embeddings`: the subword-aware skip-gram of Bojanowski, Grave,
+Joulin & Mikolov ("Enriching Word Vectors with Subword Information", TACL
+2017), the fastText vectors MUSE and Lample et al. align, trained with
+gensim's `FastText` on the monolingual half: a word's vector is the sum of its
+character n-grams' (3 to 6), so related forms ("joue", "jouent", "jouant")
+share most of their vector. One worker thread and a seed make it repeatable.
+
 CSLS, cross-domain similarity local scaling (Conneau et al., ICLR 2018, Eq. 6):
 CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y), where r_T(x) is the mean cosine
 of x to its k nearest target words and r_S(y) that of y to its k nearest
@@ -115,6 +122,36 @@ def ppmi_svd_embeddings(token_lists, words, dim=128, window=5, smoothing=0.75, w
         raise InputError(f"weighting is the exponent of the singular values, expected in [0, 2]; got {weighting!r}")
     u, s, _ = truncated_svd(ppmi(cooccurrences(token_lists, words, window), smoothing), dim, seed=seed)
     return normalize_embeddings(u * (s ** float(weighting))[None, :])
+
+
+def fasttext_embeddings(token_lists, words, dim=128, window=5, epochs=10, min_n=3, max_n=6, negative=10,
+                        sample=1e-4, seed=0):
+    """`(len(words), dim)` float32 unit vectors of `words`: fastText skip-gram trained on `token_lists`.
+
+    gensim's defaults but for `epochs` (10: the corpus is small) and `negative` (10); `min_n`/`max_n` are the
+    character n-gram lengths (`max_n=0` turns subwords off: plain word2vec skip-gram).
+    """
+    from gensim.models import FastText  # only this function needs gensim
+
+    if len(words) < 2:
+        raise InputError(f"need at least 2 words to embed; got {len(words)}")
+    if not token_lists or isinstance(token_lists[0], str):
+        raise InputError("expected a non-empty list of token lists (e.g. `pretokenize(sentence)` for each one)")
+    model = FastText(vector_size=int(dim), window=int(window), min_count=1, sg=1, negative=int(negative),
+                     sample=float(sample), min_n=int(min_n), max_n=int(max_n), workers=1, seed=int(seed),
+                     epochs=int(epochs))
+    model.build_vocab(corpus_iterable=token_lists)
+    model.train(corpus_iterable=token_lists, total_examples=len(token_lists), epochs=model.epochs)
+    return normalize_embeddings(np.stack([model.wv[w] for w in words]))
+
+
+def word_embeddings(token_lists, words, method="ppmi", **options):
+    """Embeddings of `words` by `method`: "ppmi" (`ppmi_svd_embeddings`) or "fasttext" (`fasttext_embeddings`);
+    `options` go to that function."""
+    methods = {"ppmi": ppmi_svd_embeddings, "fasttext": fasttext_embeddings}
+    if method not in methods:
+        raise InputError(f"unknown embedding method {method!r}; expected one of {sorted(methods)}")
+    return methods[method](token_lists, words, **options)
 
 
 def unit_rows(x):

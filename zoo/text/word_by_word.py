@@ -9,6 +9,8 @@ with them. The output keeps the source's word order and is lowercased and
 detokenized like every zoo translation.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from zoo.errors import InputError
@@ -41,3 +43,45 @@ class WordByWordTranslator:
         if isinstance(sentences, str):
             raise InputError("translate takes a list of sentences; wrap a single sentence in a list")
         return [detokenize(self.translate_words(pretokenize(s))) for s in sentences]
+
+
+class WordTranslation(NamedTuple):
+    """What `unsupervised_translators` found: `translators[src]` translates src into the other language."""
+
+    translators: dict
+    alignment: object  # zoo.text.alignment.Alignment
+    words: dict  # {lang: the words given a vector, most frequent first}
+    vectors: dict  # {lang: (len(words), dim) unit vectors, before the map}
+
+
+def unsupervised_translators(tokens, languages, embeddings="ppmi", words=3000, min_count=2, align_method="identical",
+                             seed=0, embedding_options=None, **align_options):
+    """Word-by-word translators both ways from two monolingual corpora, without parallel data.
+
+    `tokens[lang]`: the pre-tokenized sentences of each language. Each language's `words` most frequent words
+    (seen `min_count` times) are embedded (`zoo.text.embeddings.word_embeddings`, `embeddings` with
+    `embedding_options`), the spaces aligned (`zoo.text.alignment.align_embeddings`, `align_method` and
+    `align_options`), and each word translated to its CSLS nearest neighbour. Returns a `WordTranslation`.
+    """
+    from zoo.text.alignment import align_embeddings  # imports Keras: only this function needs it
+    from zoo.text.embeddings import vocabulary, word_embeddings
+
+    if len(languages) != 2 or set(languages) - set(tokens):
+        raise InputError(f"need tokens of two languages, got languages {languages} and tokens of {sorted(tokens)}")
+    vocabularies, vectors = {}, {}
+    for lang in languages:
+        vocabularies[lang], _ = vocabulary(tokens[lang], min_count=min_count, max_size=words)
+        vectors[lang] = word_embeddings(tokens[lang], vocabularies[lang], method=embeddings, seed=seed,
+                                        **(embedding_options or {}))
+    l1, l2 = languages
+    n = min(len(vocabularies[l1]), len(vocabularies[l2]))
+    options = {"most_frequent": min(n, 2000), "max_rank": n, "criterion_words": min(n, 2000), "hidden": 256,
+               **align_options}
+    alignment = align_embeddings(vectors[l1], vectors[l2], method=align_method, seed=seed,
+                                 source_words=vocabularies[l1], target_words=vocabularies[l2], **options)
+    translators = {
+        l1: WordByWordTranslator.from_embeddings(vocabularies[l1], vectors[l1], vocabularies[l2], vectors[l2],
+                                                 alignment.matrix),
+        l2: WordByWordTranslator.from_embeddings(vocabularies[l2], vectors[l2], vocabularies[l1], vectors[l1],
+                                                 alignment.matrix.T)}
+    return WordTranslation(translators, alignment, vocabularies, vectors)
