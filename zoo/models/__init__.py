@@ -7,6 +7,6 @@ from zoo.models.cyclegan import CycleGAN  # noqa: F401  registers it for zoo.loa
 from zoo.models.denoiser import DnCNN  # noqa: F401  registers it for zoo.load
 from zoo.models.gan import GAN, WGANGP
 from zoo.models.unmt import UNMT  # noqa: F401  registers it for zoo.load
-from zoo.models.vae import VAE
+from zoo.models.vae import DFCVAE, VAE
 
-__all__ = ["GAN", "Autoencoder", "VAE", "WGANGP", "DigitClassifier", "digit_classifier"]
+__all__ = ["GAN", "Autoencoder", "DFCVAE", "VAE", "WGANGP", "DigitClassifier", "digit_classifier"]

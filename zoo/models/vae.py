@@ -5,6 +5,9 @@ convolutional decoder gives Bernoulli logits p(x|z). Training maximises the
 ELBO with the reparameterization trick on dynamically binarized images (each
 batch is re-sampled as x_bin ~ Bernoulli(x), as in Burda et al. 2016).
 `beta` weighs the KL term (beta-VAE, Higgins et al. 2017; beta = 1 is the VAE).
+
+`DFCVAE` swaps the per-pixel term for a perceptual one: Hou, Shen, Sun & Qiu,
+"Deep Feature Consistent Variational Autoencoder", WACV 2017 (arXiv:1610.00291).
 """
 
 import keras
@@ -14,7 +17,7 @@ from keras import ops
 from zoo import random as zoo_random
 from zoo.data import check_images
 from zoo.layers import conv_decoder, conv_encoder
-from zoo.losses import bernoulli_log_likelihood, gaussian_kl
+from zoo.losses import PerceptualLoss, bernoulli_log_likelihood, gaussian_kl
 from zoo.models.common import batched, check_codes, sigmoid
 from zoo.trainers import SingleLossModel
 
@@ -131,3 +134,70 @@ class VAE(SingleLossModel):
             "seed": self.seed,
         }
 
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DFCVAE(VAE):
+    """Deep Feature Consistent VAE (Hou et al. 2017): the VAE's networks, trained to reconstruct features.
+
+    The loss (Sec. 3.3) is `beta * KL(q(z|x) || N(0, I)) + feature_weight * sum_l w_l * perceptual_l(x, x_hat)`,
+    `perceptual_l` the mean squared difference of the activations of layer l of a frozen feature network
+    (`zoo.losses.PerceptualLoss`) between the image x and its reconstruction x_hat = sigmoid(decoder(z)),
+    z ~ q(z|x). The paper's 1/2 in front of each layer's term and its alpha = 1, beta = 0.5 are a
+    `feature_weight` of 0.25 here, with the KL summed over the latent dimensions as in the VAE. An optional
+    per-pixel term, `pixel_weight` times the VAE's Bernoulli negative log-likelihood (nats per image), keeps the
+    colours that features alone may not pin down; `pixel_weight=1, feature_weight=0` is the VAE.
+
+    Args:
+        feature_model: any functional Keras feature network taking images of `image_shape` in [0, 1] (a zoo
+            classifier such as mnistnet or fashionnet, `zoo.losses.vgg19_features(...)`, or a zoo name); it is
+            frozen, and a judge is refused. Its architecture and weights are saved with the model.
+        feature_layers: the names of its layers compared (VGG19's relu1_1, relu2_1, relu3_1 in the paper).
+        layer_weights: weight of each layer's term (one per layer, or {name: weight}); default 1 each.
+        binarize: whether the encoder sees (and the pixel term scores) images binarized as the VAE does; the
+            feature term always compares with the image itself. Default False: the paper's faces are grey.
+
+    `encode`, `decode`, `sample`, `reconstruct`, `traverse` are the VAE's.
+    """
+
+    tracked = ("loss", "perceptual", "pixel", "kl")
+
+    def __init__(self, feature_model, feature_layers, image_shape=(28, 28, 1), latent_dim=32, filters=(32, 64),
+                 hidden=256, beta=1.0, feature_weight=1.0, layer_weights=None, pixel_weight=0.0, binarize=False,
+                 seed=None, **kwargs):
+        super().__init__(image_shape=image_shape, latent_dim=latent_dim, filters=filters, hidden=hidden, beta=beta,
+                         binarize=binarize, seed=seed, **kwargs)
+        self.perceptual = PerceptualLoss(feature_model, feature_layers, weights=layer_weights)
+        self.perceptual.check_input_shape(self.image_shape)
+        self.feature_weight = float(feature_weight)
+        self.pixel_weight = float(pixel_weight)
+
+    def compute_terms(self, x, y=None, training=False):
+        image = x
+        if self.binarize:
+            x = ops.cast(zoo_random.uniform(ops.shape(x), seed=self.seed_generator) < x, x.dtype)
+        mean, log_var = (ops.cast(t, "float32") for t in self.encoder(x, training=training))
+        z = mean + ops.exp(0.5 * log_var) * zoo_random.normal(ops.shape(mean), seed=self.seed_generator)
+        logits = self.decoder(z, training=training)
+        reconstruction = ops.sigmoid(ops.cast(logits, "float32"))  # the mean of p(x|z), an image in [0, 1]
+        perceptual = self.perceptual(image, reconstruction)
+        pixel = -ops.mean(bernoulli_log_likelihood(x, logits))
+        kl = ops.mean(ops.sum(gaussian_kl(mean, log_var), axis=1))
+        loss = self.feature_weight * perceptual + self.pixel_weight * pixel + self.beta * kl
+        return {"loss": loss, "perceptual": perceptual, "pixel": pixel, "kl": kl}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "feature_model": keras.saving.serialize_keras_object(self.perceptual.extractor),
+            "feature_layers": list(self.perceptual.layer_names),
+            "layer_weights": list(self.perceptual.layer_weights),
+            "feature_weight": self.feature_weight,
+            "pixel_weight": self.pixel_weight,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("feature_model"), dict):
+            config["feature_model"] = keras.saving.deserialize_keras_object(config["feature_model"])
+        return cls(**config)
