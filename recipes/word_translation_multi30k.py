@@ -25,7 +25,9 @@ Two upper bounds, which use the parallel data and are labelled so: the same
 embeddings mapped by Procrustes on the reference dictionary (what the spaces
 allow when the alignment is perfect), and word-by-word translation with the
 reference dictionary itself (what word-by-word translation allows on this
-data).
+data). And what limits the unsupervised map: MUSE's criterion (mean cosine of
+the CSLS translations) of the found map beside the supervised one's, and the
+supervised map after the unsupervised Procrustes refinement (does it stay?).
 
     ZOO_DATA_DIR=../shared/data python recipes/word_translation_multi30k.py --pair en-fr --embeddings fasttext
     python recipes/word_translation_multi30k.py --quick    # < 1 minute, writes under logs/
@@ -45,7 +47,7 @@ import numpy as np
 
 from zoo.data.multi30k import load_multi30k, monolingual
 from zoo.text import WordByWordTranslator, corpus_bleu, moses_bleu, pretokenize
-from zoo.text.alignment import procrustes
+from zoo.text.alignment import mean_cosine, procrustes, refine
 from zoo.text.dictionary import parallel_dictionary, precision_at_1
 from zoo.text.word_by_word import unsupervised_translators
 
@@ -131,13 +133,23 @@ def main(argv=None):
         index = {w: i for i, w in enumerate(vocabularies[tgt])}
         seed = [(i, index[t]) for i, w in enumerate(vocabularies[src]) for t in reference.get(w, ()) if t in index]
         i, j = (np.array(k) for k in zip(*seed, strict=True))
-        oracle = WordByWordTranslator.from_embeddings(vocabularies[src], vectors[src], vocabularies[tgt], vectors[tgt],
-                                                      procrustes(vectors[src][i], vectors[tgt][j]))
+        x, y = vectors[src], vectors[tgt]
+        supervised = procrustes(x[i], y[j])
+        oracle = WordByWordTranslator.from_embeddings(vocabularies[src], x, vocabularies[tgt], y, supervised)
+        # What limits the unsupervised map: does its criterion tell the supervised map from the one it found, and
+        # does the unsupervised refinement keep the supervised map where it is?
+        found_map = alignment.matrix if src == languages[0] else alignment.matrix.T
+        refined, _ = refine(x, y, supervised, max_rank=len(x), criterion_words=min(len(x), len(y), 2000))
+        drifted = WordByWordTranslator.from_embeddings(vocabularies[src], x, vocabularies[tgt], y, refined)
         most_linked = WordByWordTranslator({w: ts[0] for w, ts in reference.items()})
         directions[f"{src}-{tgt}"] = {
             **found, "reference_entries": len(reference),
+            "criterion": round(mean_cosine(x @ found_map, y, min(len(x), len(y), 2000)), 4),
             "supervised_map": {**scores(oracle.dictionary, reference, vocabularies[src][:FREQUENT]),
-                               **bleu(oracle.translate, test, src, tgt)},
+                               **bleu(oracle.translate, test, src, tgt),
+                               "criterion": round(mean_cosine(x @ supervised, y, min(len(x), len(y), 2000)), 4)},
+            "supervised_map_refined": {**scores(drifted.dictionary, reference, vocabularies[src][:FREQUENT]),
+                                       "criterion": round(mean_cosine(x @ refined, y, min(len(x), len(y), 2000)), 4)},
             "reference_dictionary": bleu(most_linked.translate, test, src, tgt)}
         d = directions[f"{src}-{tgt}"]
         print(f"{src}->{tgt}: precision@1 {d['precision_at_1']:.3f} ({d['words']} words; top {FREQUENT} "
@@ -145,7 +157,10 @@ def main(argv=None):
               f"word-by-word BLEU {d['bleu']:.2f}, paper's way {d['moses_bleu']:.2f} "
               f"(paper {PAPER_WORD_BY_WORD[(src, tgt)]}); supervised map: precision@1 "
               f"{d['supervised_map']['precision_at_1']:.3f}, BLEU paper's way {d['supervised_map']['moses_bleu']:.2f}; "
-              f"reference dictionary: BLEU paper's way {d['reference_dictionary']['moses_bleu']:.2f}", flush=True)
+              f"reference dictionary: BLEU paper's way {d['reference_dictionary']['moses_bleu']:.2f}; unsupervised "
+              f"criterion of the found map {d['criterion']:.3f}, of the supervised map "
+              f"{d['supervised_map']['criterion']:.3f}, of it refined {d['supervised_map_refined']['criterion']:.3f} "
+              f"(precision@1 {d['supervised_map_refined']['precision_at_1']:.3f})", flush=True)
         key = f"{src}_{tgt}"
         metrics += [
             {"key": f"precision_at_1_{key}", "name": f"precision@1 {src}->{tgt} (reference from word alignment of "
@@ -174,7 +189,8 @@ def summarize(results_dir):
     """results/word_translation_multi30k.md from the runs' JSONs."""
     rows = ["| run | direction | precision@1 (all / top 200 / not identical) | BLEU | paper's way | paper's way, "
             "paper | upper bounds (parallel data): supervised map P@1, paper's way / reference dictionary, paper's "
-            "way |", "|---|---|---|---|---|---|---|"]
+            "way | criterion: found map / supervised map / supervised map refined (its P@1) |",
+            "|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(results_dir).glob("word_translation_multi30k_*.json")):
         run = json.loads(path.read_text())
         for direction, d in run["directions"].items():
@@ -184,7 +200,9 @@ def summarize(results_dir):
                 f"{src}->{tgt} | {d['precision_at_1']:.3f} / {d[f'precision_at_1_top{FREQUENT}']:.3f} / "
                 f"{d['precision_at_1_not_identical']:.3f} | {d['bleu']:.2f} | **{d['moses_bleu']:.2f}** | "
                 f"{PAPER_WORD_BY_WORD[(src, tgt)]} | {d['supervised_map']['precision_at_1']:.3f}, "
-                f"{d['supervised_map']['moses_bleu']:.2f} / {d['reference_dictionary']['moses_bleu']:.2f} |")
+                f"{d['supervised_map']['moses_bleu']:.2f} / {d['reference_dictionary']['moses_bleu']:.2f} | "
+                f"{d['criterion']:.3f} / {d['supervised_map']['criterion']:.3f} / "
+                f"{d['supervised_map_refined']['criterion']:.3f} ({d['supervised_map_refined']['precision_at_1']:.3f}) |")
     text = ("# Word translation without parallel data on Multi30k (test_2016_flickr, lowercased)\n\n"
             "Generated by `python recipes/word_translation_multi30k.py` from `results/word_translation_multi30k_*.json`"
             " (each row's command is in its JSON). Precision@1 is against a reference dictionary read off the "
