@@ -1,11 +1,16 @@
 """The perceptual loss (Johnson et al. 2016) and the DFC-VAE (Hou et al. 2017): hand computations, a frozen feature
-net through fit, checkpoints, bad inputs, the offline VGG19 error."""
+net through fit, checkpoints, bad inputs, the offline VGG19 error, and
+the quick run of recipes/dfcvae.py."""
+
+import json
+import os
 
 import keras
 import numpy as np
 import pytest
 
 import zoo
+from conftest import load_recipe, shared_data_dir
 from zoo.checkpoints import save_checkpoint
 from zoo.errors import InputError
 from zoo.losses import PerceptualLoss, vgg19_features
@@ -269,3 +274,40 @@ def test_vgg19_helper_hands_the_fetched_weights_to_keras(monkeypatch):
     assert vgg19_features((64, 64, 1)) == "vgg19"
     assert calls == {"include_top": False, "weights": f"/cache/models/{VGG19_WEIGHTS_FILE}",
                      "input_shape": (None, 64, 64, 3)}
+
+
+# On torch: this run took 4.5 s there, 15 s on TensorFlow and 45 s on JAX (whose run is already the suite's longest).
+@pytest.mark.one_backend("torch")
+def test_quick_dfcvae_recipe_measures_both_models_by_the_judge_and_writes_a_loadable_checkpoint(tmp_path):
+    shared_data_dir(os.path.join("fashion_mnist", "t10k-images-idx3-ubyte.gz"), "the DFC-VAE recipe")
+    recipe = load_recipe("dfcvae")
+    out, results = tmp_path / "dfcvae", tmp_path / "dfcvae_fashion_mnist.json"
+    recipe.main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                 "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert data["quick"] and data["backend"] == keras.backend.backend()
+    judge = "fashion_mnist_judge"  # every number is the judge's; fashionnet only trains
+    assert set(data["metrics"]) == {f"{key}{suffix}" for suffix in ("", "_vae") for key in (
+        f"fid_reconstructions_{judge}", f"fid_{judge}", f"attribute_success_{judge}")} | {
+        "reconstruction_fid_ratio", "sample_fid_ratio"}
+    metrics = data["metrics"]
+    assert all(np.isfinite(v) for v in metrics.values())
+    for what, key in (("reconstructions_", "reconstruction_fid_ratio"), ("", "sample_fid_ratio")):
+        assert metrics[key] == pytest.approx(metrics[f"fid_{what}{judge}"] / metrics[f"fid_{what}{judge}_vae"],
+                                             abs=1e-3)
+    assert all(0.0 <= metrics[f"attribute_success_{judge}{s}"] <= 1.0 for s in ("", "_vae"))
+    assert set(data["attributes"]["dfcvae"]) == {"shirt -> pullover", "t-shirt/top -> dress",
+                                                "sneaker -> ankle boot", "sandal -> sneaker", "pullover -> coat"}
+    assert data["steps"] == data["vae_steps"] == 4 and data["feature_network"] == "fashionnet"
+    assert data["feature_weight"] == 3000.0 and data["judge"] == judge
+    for picture in ("reconstructions", "vae_samples", "dfcvae_samples", "interpolations", "attributes"):
+        name = f"dfcvae_fashion_mnist_{picture}.png"
+        assert name in data["pictures"] and (tmp_path / name).stat().st_size > 0
+    model = zoo.load(out)
+    assert isinstance(model, DFCVAE) and model.feature_weight == 3000.0
+    assert model.perceptual.layer_names == ["conv_0", "conv_1", "down_1"]
+    card = model.zoo_metadata
+    assert card["name"] == "dfcvae_fashion_mnist" and card["family"] == "vae" and card["steps"] == 4
+    assert {m["key"]: m["value"] for m in card["metrics"]} == metrics
+    assert all("protocol" in m or m.get("not_evaluated") for m in card["metrics"])  # what bundled cards need
+    assert model.sample(2, seed=0).shape == model.reconstruct(np.zeros((2, 28, 28, 1), "float32")).shape
