@@ -139,17 +139,18 @@ def main(argv=None):
         # What limits the unsupervised map: does its criterion tell the supervised map from the one it found, and
         # does the unsupervised refinement keep the supervised map where it is?
         found_map = alignment.matrix if src == languages[0] else alignment.matrix.T
-        refined, _ = refine(x, y, supervised, max_rank=len(x), criterion_words=min(len(x), len(y), 2000))
+        criterion_words = min(len(x), len(y), 2000)
+        refined, refined_criteria = refine(x, y, supervised, max_rank=len(x), criterion_words=criterion_words)
         drifted = WordByWordTranslator.from_embeddings(vocabularies[src], x, vocabularies[tgt], y, refined)
         most_linked = WordByWordTranslator({w: ts[0] for w, ts in reference.items()})
         directions[f"{src}-{tgt}"] = {
             **found, "reference_entries": len(reference),
-            "criterion": round(mean_cosine(x @ found_map, y, min(len(x), len(y), 2000)), 4),
+            "criterion": round(mean_cosine(x @ found_map, y, criterion_words), 4),
             "supervised_map": {**scores(oracle.dictionary, reference, vocabularies[src][:FREQUENT]),
                                **bleu(oracle.translate, test, src, tgt),
-                               "criterion": round(mean_cosine(x @ supervised, y, min(len(x), len(y), 2000)), 4)},
+                               "criterion": round(mean_cosine(x @ supervised, y, criterion_words), 4)},
             "supervised_map_refined": {**scores(drifted.dictionary, reference, vocabularies[src][:FREQUENT]),
-                                       "criterion": round(mean_cosine(x @ refined, y, min(len(x), len(y), 2000)), 4)},
+                                       "criterion": round(max(refined_criteria), 4)},  # refine keeps its best
             "reference_dictionary": bleu(most_linked.translate, test, src, tgt)}
         d = directions[f"{src}-{tgt}"]
         print(f"{src}->{tgt}: precision@1 {d['precision_at_1']:.3f} ({d['words']} words; top {FREQUENT} "
