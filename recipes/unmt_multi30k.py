@@ -80,6 +80,7 @@ from zoo.checkpoints import save_checkpoint
 from zoo.data.multi30k import load_multi30k, monolingual, multi30k_tokenizer
 from zoo.io import write_atomic
 from zoo.models.unmt import unmt_batches, unmt_multi30k
+from zoo.resume import epoch_cut_short
 from zoo.text.tokenizer import PAD_ID, SubwordTokenizer
 from zoo.text import WordByWordTranslator, corpus_bleu, moses_bleu, pretokenize
 from zoo.text.word_by_word import unsupervised_translators
@@ -227,6 +228,8 @@ class SelectionBLEU(keras.callbacks.Callback):
         self.key = "selection"  # of the weights: one copy, whichever run or iteration it is
 
     def on_epoch_end(self, epoch, logs=None):
+        if epoch_cut_short(self.model):  # a stop inside the epoch: the resumed run scores it whole
+            return
         optimizer = self.model.optimizer["translator"]
         rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         score = round(self.score(), 2)

@@ -12,7 +12,7 @@ from zoo.data.batches import ArrayBatches, EpochBatches
 from zoo.errors import InputError
 from zoo.models.gan import GAN, dcgan_critic, dcgan_generator
 from zoo.models.vae import VAE
-from zoo.resume import TrainingState, TrainingStateError, TrainingStopped, fit, state_variables
+from zoo.resume import TrainingState, TrainingStateError, TrainingStopped, epoch_cut_short, fit, state_variables
 
 EPOCHS = 3
 IDENTITY = {"recipe": "test", "backend": keras.backend.backend(), "config": {"epochs": EPOCHS}}
@@ -163,15 +163,19 @@ def test_a_stop_inside_an_epoch_is_saved_before_the_other_callbacks_end_that_epo
 
         def on_epoch_end(self, epoch, logs=None):
             self.state.record.setdefault("scored", []).append(epoch + 1)
+            self.state.record.setdefault("cut_short", []).append(epoch_cut_short(self.model))
 
     with pytest.raises(TrainingStopped):
         fit(vae(), data(images), EPOCHS, state=state, callbacks=[Scores(state)], max_steps=7, verbose=0)
     assert state.record["scored"] == [1, 2]  # the stopped run's second epoch ended early, after 2 of 5 steps
+    assert state.record["cut_short"] == [False, True]  # and the callbacks could tell
     model, resumed = vae(seed=1), TrainingState(path, IDENTITY)
     resumed.restore(model)
     assert resumed.record["scored"] == [1] and resumed.position == {"epoch": 1, "batch": 2}
     fit(model, data(images), EPOCHS, state=resumed, callbacks=[Scores(resumed)], verbose=0)
-    assert TrainingState(path, IDENTITY).restore(vae()).record["scored"] == [1, 2, 3]
+    finished = TrainingState(path, IDENTITY).restore(vae()).record
+    assert finished["scored"] == [1, 2, 3] and finished["cut_short"] == [False, False, False]
+    assert not epoch_cut_short(model)  # outside a resumable fit
 
 
 def test_a_damaged_or_cut_state_is_refused(images, tmp_path):

@@ -28,6 +28,7 @@ import json
 import signal
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import keras
@@ -189,6 +190,17 @@ class TrainingState:
         return f"step {manifest['step']}{at}, saved {manifest['saved_at']}"
 
 
+_running = weakref.WeakKeyDictionary()  # model -> the saver of the resumable `fit` under way
+
+
+def epoch_cut_short(model):
+    """True in an epoch-end callback when a stop (a step or time limit, a signal) ended that epoch before its
+    last batch. Keras still ends the epoch; a callback that scores or selects on whole epochs skips it (the
+    resumed run finishes the epoch and scores it then). False outside a resumable `fit`."""
+    saver = _running.get(model)
+    return bool(saver is not None and saver.stopped and saver.batch < saver.steps)
+
+
 def _steps(model):
     """Optimizer steps taken: the first optimizer's iterations (a group's first member)."""
     optimizer = model.optimizer
@@ -227,7 +239,8 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
     restored ones are put back, so its logs cover the whole epoch. A callback
     that ends training early at an epoch's end (early stopping) ends it for
     good: the state is saved as finished. The callbacks run before the saver,
-    so what they keep in `state.record` at an epoch's end is saved with it.
+    so what they keep in `state.record` at an epoch's end is saved with it. A stop inside an epoch still
+    ends that epoch in Keras; `epoch_cut_short(model)` tells the callbacks so.
 
     Args:
         model: a compiled model (restore `state` into it first to continue).
@@ -253,15 +266,20 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
     # first: `fit` still ends that epoch, and what the others did with half an epoch must not enter the state.
     callbacks = [_SaveAStopFirst(saver), *(callbacks or []), saver]
     steps = data.steps
-    with _stop_on_signals(saver):
-        epoch, batch = position["epoch"], position["batch"]
-        if batch > 0:  # finish the interrupted epoch, then the rest
-            model.fit(data.steps_from(epoch * steps + batch, steps - batch), initial_epoch=epoch, epochs=epoch + 1,
-                      steps_per_epoch=steps - batch, shuffle=False, callbacks=callbacks, **fit_kwargs)
-            epoch += 1
-        if not saver.stopped and epoch < epochs:
-            model.fit(data.steps_from(epoch * steps, (epochs - epoch) * steps), initial_epoch=epoch, epochs=epochs,
-                      steps_per_epoch=steps, shuffle=False, callbacks=callbacks, **fit_kwargs)
+    _running[model] = saver
+    try:
+        with _stop_on_signals(saver):
+            epoch, batch = position["epoch"], position["batch"]
+            if batch > 0:  # finish the interrupted epoch, then the rest
+                model.fit(data.steps_from(epoch * steps + batch, steps - batch), initial_epoch=epoch,
+                          epochs=epoch + 1, steps_per_epoch=steps - batch, shuffle=False, callbacks=callbacks,
+                          **fit_kwargs)
+                epoch += 1
+            if not saver.stopped and epoch < epochs:
+                model.fit(data.steps_from(epoch * steps, (epochs - epoch) * steps), initial_epoch=epoch,
+                          epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=callbacks, **fit_kwargs)
+    finally:
+        _running.pop(model, None)
     if saver.stopped:
         saver.save_stopped()
         where = f"; the state is saved in {state.path}" if state is not None else " (no state was kept)"
