@@ -310,4 +310,7 @@ def test_quick_dfcvae_recipe_measures_both_models_by_the_judge_and_writes_a_load
     assert card["name"] == "dfcvae_fashion_mnist" and card["family"] == "vae" and card["steps"] == 4
     assert {m["key"]: m["value"] for m in card["metrics"]} == metrics
     assert all("protocol" in m or m.get("not_evaluated") for m in card["metrics"])  # what bundled cards need
+    protocol = load_recipe("card_protocols").protocol_of(card["name"], card, {})  # how a bundled card is re-measured
+    assert protocol[0] == "gan_samples" and protocol[1]["dataset"] == "fashion_mnist"
+    assert protocol[1]["classifier"] == "fashionnet" and protocol[1]["seed"] == data["seed"]
     assert model.sample(2, seed=0).shape == model.reconstruct(np.zeros((2, 28, 28, 1), "float32")).shape
