@@ -115,3 +115,25 @@ def test_the_quick_recipe_scores_both_directions_against_the_reference_and_its_u
         # The reference dictionary translates far better than any map could from 600 sentences.
         assert d["reference_dictionary"]["moses_bleu"] > d["moses_bleu"]
     assert {"precision_at_1_en_fr", "moses_bleu_fr_en", "bleu_en_fr"} <= set(data["metrics"])
+
+
+def test_the_summary_puts_each_unsupervised_run_beside_its_supervised_ceiling(tmp_path):
+    recipe = load_recipe("unmt_multi30k")
+
+    def run(name, metrics, **extra):
+        record = {"name": name, "device": "cpu", "git_commit": "abc1234", "learning_rate": 0.001,
+                  "history": {"loss": [1.0] * 4}, "train_seconds": 60.0, "metrics": metrics,
+                  "command": f"python recipes/unmt_multi30k.py --pair en-fr --out /tmp/x/{name} --results /tmp/x.json"
+                             " --verbose 2", **extra}
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+
+    run("unmt_multi30k_en_fr", {"bleu_en_fr": 20.0, "bleu_fr_en": 15.0, "moses_bleu_en_fr": 21.0,
+                                "moses_bleu_fr_en": 16.0}, selected_iteration=2, training_runs=3,
+        iterations=[{"iteration": 0, "seconds": 5, "bleu": {"en-fr": 6.0, "fr-en": 7.0}}])
+    run("unmt_multi30k_en_fr_supervised", {"bleu_en_fr": 40.0, "bleu_fr_en": 30.0, "moses_bleu_en_fr": 42.0,
+                                           "moses_bleu_fr_en": 32.0})
+    text = recipe.summarize(tmp_path).read_text()
+    assert "| unmt_multi30k_en_fr | en-fr | 0.50 (20.00 / 40.00) | 0.50 (21.00 / 42.00) |" in text
+    assert "| unmt_multi30k_en_fr | fr-en | 0.50 (15.00 / 30.00) | 0.50 (16.00 / 32.00) |" in text
+    assert "| unmt_multi30k_en_fr | `python recipes/unmt_multi30k.py --pair en-fr --verbose 2` | 3 |" in text
+    assert "unmt_multi30k_en_fr_supervised | en-fr" not in text  # a ceiling is not a fraction of itself
