@@ -29,7 +29,7 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
     metadata = json.loads((registry.get(name).checkpoint_dir / "metadata.json").read_text())["zoo"]
     assert metadata["name"] == name and metadata["metrics"], "a bundled checkpoint carries what its recipe measured"
     if hasattr(model, "translate") and not hasattr(model, "image_shape"):  # text translators
-        source, target = name.split("_")[-2:]
+        source, target = model.languages
         out = model.translate(["a man is riding a bike ."], src=source, tgt=target)
         assert isinstance(out[0], str)
         return

@@ -69,11 +69,11 @@ def _cyclegan_mnist_usps():
     return cyclegan_mnist_usps()
 
 
-def _unmt_multi30k(src, tgt):
+def _unmt_multi30k(src, tgt, **kwargs):
     def build():
         from zoo.models.unmt import unmt_multi30k
 
-        return unmt_multi30k((src, tgt))  # vocabulary re-learned from $ZOO_DATA_DIR (deterministic)
+        return unmt_multi30k((src, tgt), **kwargs)  # vocabulary re-learned from $ZOO_DATA_DIR (deterministic)
 
     return build
 

@@ -23,6 +23,7 @@ from zoo.metrics.modes import (
 )
 from zoo.metrics.precision_recall import precision_recall
 from zoo.metrics.psnr import psnr
+from zoo.metrics.ssim import ssim
 
 __all__ = [
     "balanced_subset",
@@ -43,6 +44,7 @@ __all__ = [
     "normalized_mutual_info",
     "precision_recall",
     "psnr",
+    "ssim",
     "retrieval_precision",
     "ring_modes_covered",
 ]
