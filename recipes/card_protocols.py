@@ -31,7 +31,7 @@ from zoo.checkpoints import METADATA_FILE  # noqa: E402
 from zoo.io import write_atomic  # noqa: E402
 from zoo.text import moses_bleu  # noqa: E402
 
-CLASSIFIERS = {"mnistnet": "mnist", "fashionnet": "fashion_mnist", "uspsnet": "usps"}
+CLASSIFIERS = {"mnistnet": "mnist", "fashionnet": "fashion_mnist", "uspsnet": "usps", "facenet": "olivetti_train_people"}
 NEEDS_TRAINING = {
     "linear_probe": "needs training: a linear probe is fitted on the codes",
     "labels_": "needs training: few-label fine-tuning",

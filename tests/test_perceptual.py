@@ -314,3 +314,58 @@ def test_quick_dfcvae_recipe_measures_both_models_by_the_judge_and_writes_a_load
     assert protocol[0] == "gan_samples" and protocol[1]["dataset"] == "fashion_mnist"
     assert protocol[1]["classifier"] == "fashionnet" and protocol[1]["seed"] == data["seed"]
     assert model.sample(2, seed=0).shape == model.reconstruct(np.zeros((2, 28, 28, 1), "float32")).shape
+
+
+@pytest.mark.one_backend("tensorflow")
+def test_quick_facenet_recipe_learns_only_the_training_people_and_is_no_judge(tmp_path):
+    shared_data_dir(os.path.join("olivetti_faces", "olivetti_faces.npz"), "the facenet recipe")
+    from zoo.data import olivetti
+    from zoo.metrics.judges import check_not_judge
+
+    recipe = load_recipe("digit_classifier")
+    args = recipe.parse_args(["--dataset", "olivetti"])
+    assert (args.epochs, args.batch_size) == (150, 32)
+    _, people = recipe.load("olivetti", "train")
+    assert len(people) == 210 and not set(people) & set(olivetti.HELD_OUT_PEOPLE)
+    out, results = tmp_path / "facenet", tmp_path / "facenet.json"
+    recipe.main(["--dataset", "olivetti", "--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                 "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert set(data["metrics"]) == {"accuracy"} and 0.0 <= data["metrics"]["accuracy"] <= 1.0
+    net = zoo.load(out, compile=False)
+    assert net.architecture == "plain" and net.image_shape == (64, 64, 1)
+    check_not_judge(net)  # a loss may use it
+    card = net.zoo_metadata
+    assert card["name"] == "facenet" and "perceptual-loss" in card["tags"]
+    assert load_recipe("card_protocols").protocol_of("facenet", card, data) == (
+        "classification", {"dataset": "olivetti_train_people", "name": "facenet"})
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_dfcvae_olivetti_recipe_measures_held_out_faces_and_writes_a_loadable_checkpoint(tmp_path):
+    shared_data_dir(os.path.join("olivetti_faces", "olivetti_faces.npz"), "the DFC-VAE faces recipe")
+    from zoo import evaluation
+
+    recipe = load_recipe("dfcvae_olivetti")
+    out, results = tmp_path / "dfcvae_olivetti", tmp_path / "dfcvae_olivetti.json"
+    recipe.main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                 "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    keys = ("psnr_held_out_people", "ssim_held_out_people", "identity_olivetti_judge")
+    assert set(data["metrics"]) == {f"{key}{suffix}" for key in keys for suffix in ("", "_vae")}
+    metrics = data["metrics"]
+    assert all(0.0 < metrics[f"psnr_held_out_people{s}"] < 60.0 for s in ("", "_vae"))
+    assert all(-1.0 <= metrics[f"{key}{s}"] <= 1.0 for key in keys[1:] for s in ("", "_vae"))
+    assert data["steps"] == data["vae_steps"] == 4 and data["feature_network"] == "facenet"
+    for picture in ("reconstructions", "vae_samples", "dfcvae_samples", "interpolations"):
+        assert (tmp_path / f"dfcvae_olivetti_{picture}.png").stat().st_size > 0
+    model = zoo.load(out)
+    assert isinstance(model, DFCVAE) and model.image_shape == (64, 64, 1)
+    assert model.perceptual.layer_names == ["conv_0", "conv_1", "conv_2"]
+    card = model.zoo_metadata
+    protocol = load_recipe("card_protocols").protocol_of(card["name"], card, data)
+    assert protocol == ("face_reconstruction", {})
+    again = evaluation.face_reconstruction(model)  # what `zoo evaluate` re-measures from the checkpoint
+    for metric in card["metrics"]:
+        if "protocol" in metric:
+            assert abs(again[metric["key"]].value - metric["value"]) <= metric["tolerance"] + 5e-4, metric

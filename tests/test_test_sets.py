@@ -14,7 +14,7 @@ RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("*.py") if not p.name.s
 CONFIGURATIONS = {
     "autoencoder_mnist": [["--model", "ae"], ["--model", "ae", "--dataset", "fashion_mnist"]],
     "codes_mnist": [[], ["--dataset", "fashion_mnist"]],
-    "digit_classifier": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps")],
+    "digit_classifier": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],
     "gan_mnist": [["--loss", "ns"], ["--loss", "wgan_gp", "--dataset", "fashion_mnist"]],
     "judge": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],
     "unmt_multi30k": [["--pair", "en-fr"], ["--pair", "en-de"], ["--pair", "en-fr", "--supervised"]],

@@ -266,6 +266,23 @@ def denoising(model, sigmas=(15, 25, 50), noise_seed=0, images=None, quick=False
     return out
 
 
+@protocol("face_reconstruction")
+def face_reconstruction(model, quick=False):
+    """Reconstructions (decoded posterior means) of the 100 faces of the 10 people held out of face models
+    (`zoo.data.olivetti.HELD_OUT_PEOPLE`): mean PSNR and SSIM against the faces; and the share of those people's
+    images 7-9 whose reconstruction olivetti_judge, which knows them from their images 0-6, names rightly."""
+    from zoo.data import olivetti
+    from zoo.metrics import judges, psnr, ssim
+
+    faces, _ = olivetti.load_olivetti("held_out_people")
+    reconstructed = np.clip(model.reconstruct(faces), 0.0, 1.0)
+    queries, people = olivetti.load_olivetti("held_out_people_test")
+    named = judges.judge("olivetti").predict_labels(np.clip(model.reconstruct(queries), 0.0, 1.0))
+    return {"psnr_held_out_people": mean_of([psnr(a, b) for a, b in zip(faces, reconstructed, strict=True)]),
+            "ssim_held_out_people": mean_of(ssim(faces, reconstructed)),
+            "identity_olivetti_judge": proportion(named == people)}
+
+
 @protocol("classification")
 def classification(model, dataset="mnist", name="mnistnet", agreement=None, images=None, quick=False):
     """Accuracy on the test split (its first `images`); the real-vs-real floor of the Frechet distance of its
@@ -274,6 +291,11 @@ def classification(model, dataset="mnist", name="mnistnet", agreement=None, imag
     import zoo
     from zoo.metrics import frechet_distance
 
+    if dataset == "olivetti_train_people":  # facenet: the 30 people face models train on, their images 7-9
+        from zoo.data import olivetti
+
+        x, y = olivetti.load_olivetti("train_people_test")
+        return {"accuracy": proportion(model.predict_labels(x) == y)}
     if dataset == "olivetti":
         from zoo.data import olivetti
 

@@ -39,6 +39,17 @@ def _autoencoder(**kwargs):
     return build
 
 
+def _dfcvae(feature_network, feature_layers, **networks):
+    def build():
+        import zoo
+        from zoo.models.vae import DFCVAE
+
+        return DFCVAE(zoo.load(feature_network, compile=False), list(feature_layers), feature_weight=3000.0,
+                      **networks)
+
+    return build
+
+
 def _beta_vae_mnist():
     from zoo.models.vae import VAE
 
@@ -88,6 +99,12 @@ def _digit_judge():
     from zoo.models.classifier import digit_judge
 
     return digit_judge()
+
+
+def _face_classifier():
+    from zoo.models.classifier import face_classifier
+
+    return face_classifier()
 
 
 def _face_judge():
@@ -217,6 +234,14 @@ ENTRIES = {
             build=_digit_classifier,
             recipe="recipes/digit_classifier.py --dataset usps",
         ),
+        Entry(
+            name="facenet",
+            description="Identity classifier of the 30 Olivetti people that face models train on (64x64 grey): "
+                        "the feature network of dfcvae_olivetti's perceptual loss.",
+            family="classifier",
+            build=_face_classifier,
+            recipe="recipes/digit_classifier.py --dataset olivetti",
+        ),
         *[Entry(
             name=f"{dataset}_judge",
             description=f"Judge only (never in a training loss): {title} classifier with residual blocks, whose "
@@ -232,6 +257,24 @@ ENTRIES = {
             family="judge",
             build=_face_judge,
             recipe="recipes/judge.py --dataset olivetti",
+        ),
+        Entry(
+            name="dfcvae_fashion_mnist",
+            description="DFC-VAE (Hou et al. 2017) on Fashion-MNIST: a 32-d convolutional VAE trained with a "
+                        "feature-consistent loss on fashionnet's frozen features.",
+            family="vae",
+            build=_dfcvae("fashionnet", ("conv_0", "conv_1", "down_1"), image_shape=(28, 28, 1), latent_dim=32,
+                          filters=(32, 64), hidden=256),
+            recipe="recipes/dfcvae.py",
+        ),
+        Entry(
+            name="dfcvae_olivetti",
+            description="DFC-VAE (Hou et al. 2017) on 64x64 Olivetti faces: a 100-d convolutional VAE trained with "
+                        "a feature-consistent loss on facenet's frozen features.",
+            family="vae",
+            build=_dfcvae("facenet", ("conv_0", "conv_1", "conv_2"), image_shape=(64, 64, 1), latent_dim=100,
+                          filters=(32, 64, 128, 256), hidden=256),
+            recipe="recipes/dfcvae_olivetti.py",
         ),
         Entry(
             name="cyclegan_mnist_usps",

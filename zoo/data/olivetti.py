@@ -38,7 +38,8 @@ N_PEOPLE = 40
 IMAGES_PER_PERSON = 10
 TRAIN_PER_PERSON = 7  # images 0..6 of each person train, 7..9 test
 HELD_OUT_PEOPLE = (0, 1, 2, 6, 9, 10, 16, 20, 26, 32)  # never seen by generative or completion models
-SPLITS = ("train", "test", "all", "train_people", "held_out_people", "held_out_people_test")
+SPLITS = ("train", "test", "all", "train_people", "held_out_people", "held_out_people_test", "train_people_train",
+          "train_people_test")
 
 
 def load_olivetti(split="all", data_dir=None):
@@ -48,7 +49,9 @@ def load_olivetti(split="all", data_dir=None):
         split: `"train"` (images 0-6 of each person, 280), `"test"` (images 7-9,
             120), `"all"` (400, ordered by person); by person: `"train_people"`
             (the 30 people not held out, 300), `"held_out_people"` (the 10 of
-            `HELD_OUT_PEOPLE`, 100) or `"held_out_people_test"` (their images 7-9, 30).
+            `HELD_OUT_PEOPLE`, 100) or `"held_out_people_test"` (their images 7-9, 30); the 30 people's
+            images 0-6 (`"train_people_train"`, 210) or 7-9 (`"train_people_test"`, 90), for a network that
+            face models use in training (facenet) and so must not know the held-out people.
         data_dir: a folder laid out like `shared/data`; defaults to `$ZOO_DATA_DIR`.
 
     Raises:
@@ -64,7 +67,9 @@ def load_olivetti(split="all", data_dir=None):
         return images, labels
     held_out = np.isin(labels, HELD_OUT_PEOPLE)
     keep = {"train_people": ~held_out, "held_out_people": held_out,
-            "held_out_people_test": held_out & split_mask(len(labels), train=False)}.get(split)
+            "held_out_people_test": held_out & split_mask(len(labels), train=False),
+            "train_people_train": ~held_out & split_mask(len(labels), train=True),
+            "train_people_test": ~held_out & split_mask(len(labels), train=False)}.get(split)
     if keep is None:
         keep = split_mask(len(labels), train=split == "train")
     return images[keep], labels[keep]

@@ -91,7 +91,8 @@ def _olivetti(split):
     return load
 
 
-FACE_MODELS = ("autoencoder", "vae", "gan", "completion", "progan", "denoiser", "super_resolution")
+# ... and the classifiers: a face classifier is a feature network inside face models' losses (facenet).
+FACE_MODELS = ("autoencoder", "vae", "gan", "completion", "progan", "denoiser", "super_resolution", "classifier")
 
 TEST_SETS = {t.name: t for t in [
     TestSet("mnist_test", "images", "MNIST test split (10k)", _idx("mnist", "test"), _idx("mnist", "train")),

@@ -132,6 +132,12 @@ def digit_judge(n_classes=10):
     return DigitClassifier(image_shape=(28, 28, 1), n_classes=n_classes, filters=(16, 32, 64), architecture="residual")
 
 
+def face_classifier(n_classes=40):
+    """The zoo's feature network for 64x64 grey faces (facenet): `conv_features` with three blocks, 32-64-128
+    filters, the plain design of the digit networks (never the judges')."""
+    return DigitClassifier(image_shape=(64, 64, 1), n_classes=n_classes, filters=(32, 64, 128))
+
+
 def face_judge(n_classes=40):
     """The identity judge for 64x64 grey Olivetti faces: residual, four stages, dropout before the features."""
     return DigitClassifier(image_shape=(64, 64, 1), n_classes=n_classes, filters=(16, 32, 64, 128),
