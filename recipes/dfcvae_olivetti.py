@@ -64,6 +64,9 @@ def parse_args(argv=None):
                              "against the KL in nats; recipes/dfcvae.py's choice on Fashion-MNIST")
     parser.add_argument("--pixel-weight", type=float, default=0.0,
                         help="weight of the VAE's per-pixel Bernoulli term (0: the paper's DFC-VAE)")
+    parser.add_argument("--kl-warmup", type=int, default=1000,
+                        help="steps of KL warm-up of both models (without it the plain VAE's KL fell to 0 within "
+                             "an epoch and stayed there: it decoded the mean face)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.batch_size = QUICK["epochs"], QUICK["batch_size"]
@@ -128,7 +131,7 @@ def main(argv=None):
     out, results_path = _common.outputs(args, NAME)
     paths = dfcvae.check_states(args, NAME)  # before the data: a bad --resume fails at once
     x_train = load_data(args)
-    models = dfcvae.build(args, NETWORKS, FEATURE_NETWORK, FEATURE_LAYERS)
+    models = dfcvae.build(args, {**NETWORKS, "kl_warmup": args.kl_warmup}, FEATURE_NETWORK, FEATURE_LAYERS)
     clock, run_steps = _common.Stopwatch(), 0
     states, histories, steps = {}, {}, {}
     for key, _ in dfcvae.MODELS:
@@ -152,6 +155,7 @@ def main(argv=None):
         {f"{key}_{m}": v for key, h in histories.items() for m, v in h.items()},
         steps=steps["dfcvae"], vae_steps=steps["vae"], epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, feature_weight=args.feature_weight, pixel_weight=args.pixel_weight,
+        kl_warmup=args.kl_warmup,
         feature_network=FEATURE_NETWORK, feature_layers=list(FEATURE_LAYERS), train_images=len(x_train),
         vae_train_seconds=round(states["vae"].seconds, 1), vae_training_runs=states["vae"].record["runs"],
         judge="olivetti_judge", judge_on_real_faces=round(real_identity, 4),

@@ -54,6 +54,24 @@ def test_beta_weighs_the_kl_term(digits):
                                float(weighted_terms["reconstruction"]) + 4.0 * float(weighted_terms["kl"]), rtol=1e-5)
 
 
+def test_kl_warmup_raises_the_kl_weight_linearly_while_training_only(digits):
+    model = small_vae(beta=2.0, kl_warmup=10)
+    model.optimizer.build(model.trainable_variables)
+    for step, weight in ((0, 0.0), (5, 1.0), (10, 2.0), (25, 2.0)):
+        model.optimizer.iterations.assign(step)
+        assert float(keras.ops.convert_to_numpy(model.kl_weight(training=True))) == pytest.approx(weight)
+        assert model.kl_weight(training=False) == 2.0  # evaluation scores the model's own objective
+    model.optimizer.iterations.assign(0)
+    x = keras.ops.convert_to_tensor(digits[:32])
+    terms = model.compute_terms(x, training=True)
+    assert float(terms["kl"]) > 0 and float(terms["loss"]) == pytest.approx(float(terms["reconstruction"]))
+    history = model.fit(digits[:64], batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
+    assert VAE.from_config(model.get_config()).kl_warmup == 10
+    with pytest.raises(ValueError, match="kl_warmup"):
+        VAE(kl_warmup=-1)
+
+
 def test_callbacks_work_unchanged(digits, tmp_path):
     model = small_vae()
     best = tmp_path / "best.weights.h5"

@@ -273,7 +273,7 @@ ENTRIES = {
                         "a feature-consistent loss on facenet's frozen features.",
             family="vae",
             build=_dfcvae("facenet", ("conv_0", "conv_1", "conv_2"), image_shape=(64, 64, 1), latent_dim=100,
-                          filters=(32, 64, 128, 256), hidden=256),
+                          filters=(32, 64, 128, 256), hidden=256, kl_warmup=1000),
             recipe="recipes/dfcvae_olivetti.py",
         ),
         Entry(
