@@ -21,6 +21,17 @@ held-out people, whom neither the models nor facenet ever see, are the test
 - pictures beside the results JSON: reconstructions (rows: faces, VAE, DFC-VAE), samples of each model and
   latent interpolations between held-out faces.
 
+Measured (TensorFlow, 2-core CPU, 3000 steps of each model, KL warm-up 1000 steps, feature weight 3000; the
+same plain VAE in both rows: PSNR 19.61 dB, SSIM 0.468, identity 0.133):
+
+    DFC-VAE                   PSNR dB  SSIM   identity (30 images)
+    features only (pixel 0)    18.22   0.321  0.100   a regular dot pattern over every face and sample:
+                                                      facenet's features do not see it, so nothing removed it
+    features + 0.5 x pixels    19.96   0.507  0.100   the default: no pattern, sharper eyes and mouths
+
+Identity is near chance for both models (olivetti_judge names 1.0 of the faces themselves): 300 faces of 30
+people teach no model to keep the identity of a stranger.
+
     python recipes/dfcvae_olivetti.py              # -> checkpoints/dfcvae_olivetti, results/dfcvae_olivetti.json
     python recipes/dfcvae_olivetti.py --quick      # tiny settings, writes under logs/
     python recipes/dfcvae_olivetti.py --max-minutes 30   # stop (exit 75), state kept; --resume continues
@@ -62,8 +73,9 @@ def parse_args(argv=None):
     parser.add_argument("--feature-weight", type=float, default=3000.0,
                         help="weight of the feature term (mean squared feature differences, summed over the layers) "
                              "against the KL in nats; recipes/dfcvae.py's choice on Fashion-MNIST")
-    parser.add_argument("--pixel-weight", type=float, default=0.0,
-                        help="weight of the VAE's per-pixel Bernoulli term (0: the paper's DFC-VAE)")
+    parser.add_argument("--pixel-weight", type=float, default=0.5,
+                        help="weight of the VAE's per-pixel Bernoulli term (0: the paper's DFC-VAE, which left "
+                             "a dot pattern here; see the docstring)")
     parser.add_argument("--kl-warmup", type=int, default=1000,
                         help="steps of KL warm-up of both models (without it the plain VAE's KL fell to 0 within "
                              "an epoch and stayed there: it decoded the mean face)")
