@@ -46,7 +46,7 @@ def protocol_of(name, metadata, results):
     if name == "vae_mnist":
         return "iwae", {"dataset": "mnist", "split": "test", "binarization_seed": 123, "k": results.get("k", 1000),
                         "seed": results["seed"]}
-    if name.startswith("dfcvae_"):  # its samples' row names the protocol its recipe measured it by (gan_samples)
+    if name.startswith("dfcvae_"):  # its card names the protocol its recipe measured it by (samples, or faces)
         carried = next(metric["protocol"] for metric in metadata["metrics"] if "protocol" in metric)
         return carried["name"], carried["args"]
     if family in ("autoencoder", "vae"):

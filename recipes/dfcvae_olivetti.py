@@ -59,10 +59,10 @@ NAME = "dfcvae_olivetti"
 NETWORKS = {"image_shape": olivetti.IMAGE_SHAPE, "latent_dim": 100, "filters": (32, 64, 128, 256), "hidden": 256}
 FEATURE_NETWORK, FEATURE_LAYERS = "facenet", ("conv_0", "conv_1", "conv_2")
 QUICK = {"epochs": 1, "train_images": 64, "batch_size": 16}  # 4 steps of each model
-KEYS = {"psnr_held_out_people": ("PSNR of the reconstructions", "dB", False),
-        "ssim_held_out_people": ("SSIM of the reconstructions", None, False),
+KEYS = {"psnr_held_out_people": ("PSNR of the reconstructions", "dB"),  # each higher is better
+        "ssim_held_out_people": ("SSIM of the reconstructions", None),
         "identity_olivetti_judge": ("reconstructions of images 7-9 named as the right person by olivetti_judge",
-                                    "fraction", False)}
+                                    "fraction")}
 
 
 def parse_args(argv=None):
@@ -100,8 +100,7 @@ def pictures(models, stem, seed):
     """Reconstructions of 16 held-out faces (rows: faces, VAE, DFC-VAE), 64 samples of each model, and latent
     interpolations between held-out faces of different people (per pair a VAE row and a DFC-VAE row)."""
     faces, _ = olivetti.load_olivetti("held_out_people")
-    shown = faces[::10][:8].tolist() + faces[5::10][:8].tolist()  # two faces of each of 8 people
-    shown = np.asarray(shown, dtype="float32")
+    shown = np.concatenate([faces[::10][:8], faces[5::10][:8]])  # two faces of each of 8 people
     written = [save_rows([shown] + [np.clip(m.reconstruct(shown), 0, 1) for m in models.values()],
                          f"{stem}_reconstructions.png")]
     for key, model in models.items():
@@ -125,9 +124,9 @@ def metric_rows(measured, real_identity):
     rows = []
     for key, title in (("dfcvae", "DFC-VAE"), ("vae", "Plain VAE (same networks, initial weights and steps)")):
         suffix = "" if key == "dfcvae" else "_vae"
-        for metric, (name, unit, lower) in KEYS.items():
+        for metric, (name, unit) in KEYS.items():
             row = {"key": metric + suffix, "name": f"{title}: {name}", "value": round(measured[key][metric].value, 4),
-                   "lower_is_better": lower, "split": split, **({"unit": unit} if unit else {})}
+                   "lower_is_better": False, "split": split, **({"unit": unit} if unit else {})}
             if metric == "identity_olivetti_judge":
                 row["reference"] = f"olivetti_judge names the faces themselves rightly {real_identity:.4f} of the time"
             if suffix:

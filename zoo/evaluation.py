@@ -274,10 +274,11 @@ def face_reconstruction(model, quick=False):
     from zoo.data import olivetti
     from zoo.metrics import judges, psnr, ssim
 
-    faces, _ = olivetti.load_olivetti("held_out_people")
+    faces, people = olivetti.load_olivetti("held_out_people")  # 10 a person, in order
     reconstructed = np.clip(model.reconstruct(faces), 0.0, 1.0)
-    queries, people = olivetti.load_olivetti("held_out_people_test")
-    named = judges.judge("olivetti").predict_labels(np.clip(model.reconstruct(queries), 0.0, 1.0))
+    queries = olivetti.split_mask(len(faces), train=False)  # each person's images 7-9: "held_out_people_test"
+    named = judges.judge("olivetti").predict_labels(reconstructed[queries])
+    people = people[queries]
     return {"psnr_held_out_people": mean_of([psnr(a, b) for a, b in zip(faces, reconstructed, strict=True)]),
             "ssim_held_out_people": mean_of(ssim(faces, reconstructed)),
             "identity_olivetti_judge": proportion(named == people)}

@@ -198,7 +198,7 @@ def epoch_cut_short(model):
     last batch. Keras still ends the epoch; a callback that scores or selects on whole epochs skips it (the
     resumed run finishes the epoch and scores it then). False outside a resumable `fit`."""
     saver = _running.get(model)
-    return bool(saver is not None and saver.stopped and saver.batch < saver.steps)
+    return saver is not None and saver.cut_short
 
 
 def _steps(model):
@@ -348,9 +348,14 @@ class _Saver(keras.callbacks.Callback):
         # generators, so a stop inside an epoch is saved before it, as the uninterrupted run stood.
         self.save_stopped()
 
+    @property
+    def cut_short(self):
+        """Whether a stop ended the current epoch before its last batch."""
+        return bool(self.stopped) and self.batch < self.steps
+
     def save_stopped(self):
         """Save where a stop inside an epoch left the training, once (a stop at an epoch's end saves there)."""
-        if self.stopped and self.batch < self.steps and not self.stop_saved:
+        if self.cut_short and not self.stop_saved:
             self.stop_saved = True
             self._save({"epoch": self.epoch, "batch": self.batch})
 
