@@ -25,8 +25,9 @@ Measured (TensorFlow, 2-core CPU, 3000 steps of each model, KL warm-up 1000 step
 same plain VAE in both rows: PSNR 19.61 dB, SSIM 0.468, identity 0.133):
 
     DFC-VAE                   PSNR dB  SSIM   identity (30 images)
-    features only (pixel 0)    18.22   0.321  0.100   a regular dot pattern over every face and sample:
-                                                      facenet's features do not see it, so nothing removed it
+    features only (pixel 0)    18.22   0.321  0.100   a regular dot pattern over every face and sample
+                                                      (results/dfcvae_olivetti_features_only*): facenet does
+                                                      not see it, so nothing removed it
     features + 0.5 x pixels    19.96   0.507  0.100   the default: no pattern, sharper eyes and mouths
 
 Identity is near chance for both models (olivetti_judge names 1.0 of the faces themselves): 300 faces of 30
