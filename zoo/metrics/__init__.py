@@ -22,7 +22,7 @@ from zoo.metrics.modes import (
     ring_modes_covered,
 )
 from zoo.metrics.precision_recall import precision_recall
-from zoo.metrics.psnr import psnr
+from zoo.metrics.psnr import psnr, rgb_to_y, sr_scores
 from zoo.metrics.ssim import ssim
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
     "normalized_mutual_info",
     "precision_recall",
     "psnr",
+    "rgb_to_y",
+    "sr_scores",
     "ssim",
     "retrieval_precision",
     "ring_modes_covered",
