@@ -311,7 +311,8 @@ def summarize(results_dir):
         rows.append(f"| {label} | {start} | {budget} | {'kept ' + str(kept) if kept else 'supervised'}, beam 4 | "
                     f"{run['train_seconds']:.0f} | **{a:.2f}** | **{b:.2f}** | {pa} | {pb} | - |")
         command = re.sub(r" --(out|results|state) \S+", "", run["command"])  # where it wrote: not how it trained
-        commands.append(f"| {path.stem} | `{command}` | {run.get('training_runs', 1)} |")
+        runs = run.get("training_runs", 1)  # older results: a count; a resumable run's: the list of its runs
+        commands.append(f"| {path.stem} | `{command}` | {len(runs) if isinstance(runs, list) else runs} |")
         again = remeasured.get(path.stem, {}).get("metrics", {})
         finals[path.stem] = {f"{x}-{y}": (run["metrics"][f"bleu_{x}_{y}"],
                                           run["metrics"].get(f"moses_bleu_{x}_{y}")
@@ -375,13 +376,19 @@ def main(argv=None):
     state = _common.training_state(args, name, model,
                                    exclude=("beam", "embeddings") if args.supervised else ("beam",))
     record = state.record  # what a resumed run needs besides the variables
-    before = record.get("wall_seconds", 0.0)  # the wall time of the runs this one resumes, to the last iteration
+    # Wall time = the state's seconds in `fit` (kept at every save, a time limit's too) + the time outside `fit`
+    # (word-by-word start, translating, measuring), kept by `save()`. Outside time of a run stopped inside `fit`
+    # since its last `save()` is not counted; its time in `fit` is.
+    outside_before, fit_before = record.get("outside_fit_seconds", 0.0), state.seconds
+
+    def outside_fit():
+        return outside_before + clock.seconds - (state.seconds - fit_before)
 
     def wall_seconds():
-        return round(before + clock.seconds, 1)
+        return round(state.seconds + outside_fit(), 1)
 
     def save():
-        record["wall_seconds"] = wall_seconds()
+        record["outside_fit_seconds"] = round(outside_fit(), 1)
         state.save(model)
     if args.supervised:
         ids = {lang: encode(tokenizer, mono[lang], args.max_length) for lang in languages}
