@@ -150,7 +150,8 @@ class PerceptualLoss(keras.layers.Layer):
         self.style_weights = None if style_weights is None else _per_layer(
             style_weights, self.layer_names, "style_weights", 0.0)
         outputs = [network.get_layer(name).output for name in self.layer_names]
-        self.extractor = keras.Model(network.inputs[0], outputs, name=f"{network.name}_features")
+        name = network.name if network.name.endswith("_features") else f"{network.name}_features"  # a reload's
+        self.extractor = keras.Model(network.inputs[0], outputs, name=name)
         self.extractor.trainable = False
         self.image_shape = tuple(self.extractor.inputs[0].shape[1:])
         self._checked_shapes = set()
