@@ -107,3 +107,28 @@ def test_bad_input_exits_with_status_2_and_writes_nothing(digits, tmp_path, caps
         assert status == 2 and message in err, (args, err[-2000:])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha.png", "digits", "taken.png"]
     assert (tmp_path / "taken.png").read_bytes() == b"mine"
+
+
+def test_upscale_writes_a_larger_image_and_refuses_bad_input(tmp_path, capsys):
+    from zoo.checkpoints import save_checkpoint
+    from zoo.models.superres import SRResNet
+
+    model = SRResNet(channels=3, width=4, blocks=1, scale=2)
+    model.compile()
+    checkpoint = save_checkpoint(model, tmp_path / "sr_tiny", {"name": "sr_tiny", "description": "A tiny SRResNet."})
+    photo, alpha = tmp_path / "photo.png", tmp_path / "alpha.png"
+    Image.fromarray((np.random.default_rng(2).uniform(size=(20, 23)) * 255).astype("uint8")).save(photo)
+    Image.fromarray(np.zeros((12, 12, 4), "uint8")).save(alpha)
+    status, out, err = run(capsys, "upscale", checkpoint, photo, tmp_path / "large.png", "--tile", "10")
+    assert status == 0 and "upscaled x2" in out, err[-2000:]
+    large = Image.open(tmp_path / "large.png")
+    assert large.size == (46, 40) and large.mode == "L"  # a grey file through a colour model comes back grey
+    for args, message in [
+        ((checkpoint, alpha, tmp_path / "out.png"), "has an alpha channel"),
+        ((checkpoint, photo, tmp_path / "large.png"), "large.png exists; pass --overwrite"),
+        (("dae_bsd", photo, tmp_path / "out.png"), "dae_bsd cannot upscale"),
+        ((checkpoint, photo, tmp_path / "out.png", "--tile", "0"), "tile"),
+    ]:
+        status, _, err = run(capsys, "upscale", *args)
+        assert status == 2 and message in err, (args, err[-2000:])
+    assert not (tmp_path / "out.png").exists()

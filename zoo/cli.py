@@ -7,6 +7,7 @@
     zoo translate unmt_multi30k_en_fr --src en --tgt fr "a man rides a bike ."   # or --file F, or stdin
     zoo translate cyclegan_mnist_usps digits/ --direction a2b --out usps_like.png
     zoo denoise dae_bsd noisy.png clean.png
+    zoo upscale ./my_srresnet small.png large.png [--tile 128]   # an SRResNet/SRGAN checkpoint
     zoo encode ae_mnist digits/ --out codes.npy
     zoo reconstruct vae_mnist digits/ --out grid.png
     zoo evaluate vae_mnist [--quick] [--json]          # re-measure the card: exit 1 if a number is off
@@ -221,6 +222,18 @@ def _denoise(args):
     return 0
 
 
+def _upscale(args):
+    from zoo.data import read_image_file
+    from zoo.viz import save_image
+
+    out = _output(args.output, args)
+    image = read_image_file(args.input)
+    model = _load(args, "upscale")  # it checks --tile
+    path = save_image(model.upscale(image, tile=args.tile), out)
+    print(f"wrote {args.input} upscaled x{model.scale} by {args.model} to {path}")
+    return 0
+
+
 def _encode(args):
     import numpy as np
 
@@ -361,6 +374,14 @@ def parser():
     denoise = command("denoise", _denoise, "denoise an image file (grey or colour, any size)", overwrite=True)
     denoise.add_argument("input", help="the noisy image file")
     denoise.add_argument("output", help="the PNG file to write")
+
+    upscale = command("upscale", _upscale, "super-resolve an image file (grey or colour, any size)",
+                      overwrite=True)
+    upscale.add_argument("input", help="the low-resolution image file")
+    upscale.add_argument("output", help="the PNG file to write")
+    upscale.add_argument("--tile", type=int, default=None,
+                         help="upscale in tiles of this many low-resolution pixels a side (less memory; the same "
+                              "output)")
 
     encode = command("encode", _encode, "encode a folder of images into codes (a .npy file, one row an image)",
                      json_output=True, overwrite=True)
