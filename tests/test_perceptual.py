@@ -314,6 +314,17 @@ def test_quick_dfcvae_recipe_measures_both_models_by_the_judge_and_writes_a_load
     assert protocol[0] == "gan_samples" and protocol[1]["dataset"] == "fashion_mnist"
     assert protocol[1]["classifier"] == "fashionnet" and protocol[1]["seed"] == data["seed"]
     assert model.sample(2, seed=0).shape == model.reconstruct(np.zeros((2, 28, 28, 1), "float32")).shape
+    # --resume --diagnose on the finished states trains nothing, measures the same, and adds the diagnostics
+    recipe.main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                 "--state", str(tmp_path / "state.npz"), "--resume", "--diagnose"])
+    again = json.loads(results.read_text())
+    assert again["metrics"] == data["metrics"] and again["steps"] == again["vae_steps"] == 4
+    for key in ("vae", "dfcvae"):
+        diagnostics = again["diagnostics"][key]
+        assert np.isfinite(diagnostics["fid_samples_from_fitted_gaussian"])
+        assert set(diagnostics["attributes_by_vector_scale"]) == {"1.0", "1.5", "2.0", "3.0"}
+        assert diagnostics["attributes_by_vector_scale"]["1.0"]["pooled"] == pytest.approx(
+            metrics[f"attribute_success_{judge}{'' if key == 'dfcvae' else '_vae'}"], abs=1e-4)
 
 
 @pytest.mark.one_backend("tensorflow")
