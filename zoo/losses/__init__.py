@@ -1,5 +1,6 @@
 """Loss terms, each written once in `keras.ops` and cited: ELBO terms, the GAN loss family, perceptual losses."""
 
+from zoo.losses.classification import classification_terms
 from zoo.losses.cycle import cycle_consistency_loss, identity_loss
 from zoo.losses.elbo import bernoulli_log_likelihood, gaussian_kl
 from zoo.losses.gan import (
@@ -35,6 +36,7 @@ __all__ = [
     "began_discriminator_loss",
     "began_k_update",
     "bernoulli_log_likelihood",
+    "classification_terms",
     "cycle_consistency_loss",
     "discriminator_loss",
     "dragan_penalty",

@@ -9,9 +9,10 @@ labels count the modes of stacked MNIST (Metz et al., "Unrolled GANs", 2017).
 """
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from zoo.data import check_images
+from zoo.losses import classification_terms
 from zoo.trainers import SingleLossModel
 
 
@@ -91,11 +92,7 @@ class DigitClassifier(SingleLossModel):
         return self.head(self.body(x, training=training))
 
     def compute_terms(self, x, y=None, training=False):
-        logits = ops.cast(self(x, training=training), "float32")  # the cross-entropy in float32
-        labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-        accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, axis=-1), labels), "float32"))
-        return {"loss": loss, "accuracy": accuracy}
+        return classification_terms(self(x, training=training), y)
 
     # Numpy API for users -----------------------------------------------------------------
 

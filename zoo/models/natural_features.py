@@ -60,6 +60,7 @@ from zoo.data import check_images
 from zoo.data.batches import EpochBatches
 from zoo.data.natural import PatchSampler
 from zoo.errors import InputError
+from zoo.losses import classification_terms
 from zoo.trainers import SingleLossModel
 
 ROTATIONS = 4  # quarter turns: label k is k turns counterclockwise, np.rot90(image, k)
@@ -186,11 +187,7 @@ class RotationNet(SingleLossModel):
     def compute_terms(self, x, y=None, training=False):
         if y is None:
             x, y = rotation_batch(x)
-        logits = ops.cast(self(x, training=training), "float32")  # the cross-entropy in float32
-        labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-        accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, axis=-1), labels), "float32"))
-        return {"loss": loss, "accuracy": accuracy}
+        return classification_terms(self(x, training=training), y)
 
     # Numpy API ------------------------------------------------------------------------------------------------
 
@@ -398,11 +395,7 @@ class NaturalJudge(SingleLossModel):
         if y is None:
             raise ValueError("the judge trains on pairs and their positions: fit(x, y) with x (n, 2, T, T, C) and "
                              "y (n,) in 0-7 (zoo.models.natural_features.RelativePositionPairs)")
-        logits = ops.cast(self(x, training=training), "float32")
-        labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-        accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, axis=-1), labels), "float32"))
-        return {"loss": loss, "accuracy": accuracy}
+        return classification_terms(self(x, training=training), y)
 
     # Numpy API ------------------------------------------------------------------------------------------------
 
