@@ -76,6 +76,55 @@ def check_images(x, *, shape=None, channels=None, name="x"):
     return x.astype("float32", copy=False)
 
 
+def check_image_or_batch(x, *, channels=(1, 3), value_range=(0.0, 1.0), range_note="", min_size=None,
+                         min_size_note="", name="images"):
+    """Checks one image `(H, W)` / `(H, W, C)` or a batch `(n, H, W, C)` of any size, for models that take any
+    size (a denoiser, a super-resolver); returns `(float32 batch (n, H, W, C), the input's shape)`.
+
+    `value_range` is how far values may go (noise may take them a little outside [0, 1]), `range_note` what the
+    message adds about it; `min_size` the smallest side the model takes, `min_size_note` why.
+    """
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{name} must be a numeric array of images; got {type(x).__name__}: {e}") from e
+    expected = f"one image (H, W) or (H, W, C), or a batch (n, H, W, C), with C in {list(channels)}"
+    if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
+        raise InputError(f"{name} has dtype {x.dtype}; expected float images on the [0, 1] scale. uint8 images "
+                         "must be divided by 255: x.astype('float32') / 255.")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise InputError(f"{name} must hold floats in [0, 1]; got dtype {x.dtype} with shape {x.shape}.")
+    layout = x.shape
+    if x.ndim == 2:
+        x = x[None, :, :, None]
+    elif x.ndim == 3:
+        x = x[None]
+    elif x.ndim != 4:
+        raise InputError(f"{name} has shape {layout}; expected {expected}.")
+    if x.size == 0:
+        raise InputError(f"{name} is empty (shape {layout}); expected {expected}.")
+    if x.shape[-1] in (2, 4) and x.shape[-1] not in channels:
+        raise InputError(f"{name} has {x.shape[-1]} channels (shape {layout}): an alpha channel has no meaning to "
+                         "the model; flatten the image onto a background or drop it (image[..., :-1]).")
+    if x.shape[-1] not in channels:
+        hint = " For a batch of grey images (n, H, W), add the channel axis: x[..., None]." if len(layout) == 3 \
+            else ""
+        raise InputError(f"{name} has {x.shape[-1]} channels (shape {layout}); expected {expected}.{hint}")
+    if min_size is not None and min(x.shape[1:3]) < min_size:
+        raise InputError(f"{name} holds images of {x.shape[1]}x{x.shape[2]} pixels; the model takes images of at "
+                         f"least {min_size}x{min_size}{min_size_note}.")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad.reshape(layout))[0])
+        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (the first at index {first}).")
+    low, high = float(x.min()), float(x.max())
+    if low < value_range[0] or high > value_range[1]:
+        scale = " Images on the 0..255 scale must be divided by 255." if high > value_range[1] and low >= 0 else ""
+        raise InputError(f"{name} holds values in [{low:g}, {high:g}]; expected floats on the [0, 1] scale"
+                         f"{range_note}.{scale}")
+    return x.astype(np.float32, copy=False), layout
+
+
 def read_image_file(path):
     """One image file as float32 `(H, W, C)` in [0, 1]: grey files give C = 1, colour files C = 3.
 

@@ -23,6 +23,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo import random as zoo_random
+from zoo.data.images import check_image_or_batch
 from zoo.errors import InputError
 from zoo.trainers import SingleLossModel
 
@@ -180,46 +181,9 @@ class DnCNN(SingleLossModel):
 
 
 def check_noisy(x, channels=(1, 3), name="noisy"):
-    """Validates noisy images; returns `(float32 batch (n, H, W, C), shape to give the output)`.
-
-    A 2-D array is one grey image, 3-D one `(H, W, C)` image, 4-D a batch.
-    """
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"{name} must be a numeric array of images; got {type(x).__name__}: {e}") from e
-    expected = f"one image (H, W) or (H, W, C), or a batch (n, H, W, C), with C in {list(channels)}"
-    if x.dtype == np.uint8 or np.issubdtype(x.dtype, np.integer):
-        raise InputError(
-            f"{name} has dtype {x.dtype}; expected float images on the [0, 1] scale. uint8 images must be "
-            f"divided by 255: x.astype('float32') / 255."
-        )
-    if not np.issubdtype(x.dtype, np.floating):
-        raise InputError(f"{name} must hold floats; got dtype {x.dtype} with shape {x.shape}.")
-    layout = x.shape
-    if x.ndim == 2:
-        x = x[None, :, :, None]
-    elif x.ndim == 3:
-        x = x[None]
-    elif x.ndim != 4:
-        raise InputError(f"{name} has shape {x.shape}; expected {expected}.")
-    if x.size == 0:
-        raise InputError(f"{name} is empty (shape {layout}); expected {expected}.")
-    if x.shape[-1] not in channels:
-        hint = " For a batch of grey images (n, H, W), add the channel axis: x[..., None]." if x.ndim == 4 \
-            and len(layout) == 3 else ""
-        raise InputError(f"{name} has {x.shape[-1]} channels (shape {layout}); expected {expected}.{hint}")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad.reshape(layout))[0])
-        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (the first at index {first}).")
-    low, high = float(x.min()), float(x.max())
-    if low < NOISY_RANGE[0] or high > NOISY_RANGE[1]:
-        raise InputError(
-            f"{name} holds values in [{low:g}, {high:g}]; expected floats on the [0, 1] scale (noise may take "
-            f"them a little outside). Images on the 0..255 scale (e.g. uint8) must be divided by 255."
-        )
-    return x.astype(np.float32, copy=False), layout
+    """Validates noisy images; returns `(float32 batch (n, H, W, C), shape to give the output)`."""
+    return check_image_or_batch(x, channels=channels, value_range=NOISY_RANGE, name=name,
+                                range_note=" (noise may take them a little outside)")
 
 
 def dae_bsd(depth=17, width=32):

@@ -33,6 +33,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.data import check_images
+from zoo.data.images import check_image_or_batch
 from zoo.data.batches import EpochBatches
 from zoo.data.natural import dihedral
 from zoo.data.resize import bicubic_pair, to_uint8
@@ -295,49 +296,10 @@ class Upscaler:
 
 
 def check_low_resolution(x, channels=(1, 3), name="images"):
-    """Validates LR images; returns `(float32 batch (n, H, W, C), the input's shape)`.
-
-    A 2-D array is one grey image, 3-D one `(H, W, C)` image, 4-D a batch.
-    """
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"{name} must be a numeric array of images; got {type(x).__name__}: {e}") from e
-    expected = f"one image (H, W) or (H, W, C), or a batch (n, H, W, C), with C in {list(channels)}"
-    if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
-        raise InputError(f"{name} has dtype {x.dtype}; expected float images on the [0, 1] scale. uint8 images "
-                         "must be divided by 255: x.astype('float32') / 255.")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise InputError(f"{name} must hold floats in [0, 1]; got dtype {x.dtype} with shape {x.shape}.")
-    layout = x.shape
-    if x.ndim == 2:
-        x = x[None, :, :, None]
-    elif x.ndim == 3:
-        x = x[None]
-    elif x.ndim != 4:
-        raise InputError(f"{name} has shape {layout}; expected {expected}.")
-    if x.size == 0:
-        raise InputError(f"{name} is empty (shape {layout}); expected {expected}.")
-    if x.shape[-1] in (2, 4):
-        raise InputError(f"{name} has {x.shape[-1]} channels (shape {layout}): an alpha channel has no meaning to "
-                         "the model; flatten the image onto a background or drop it (image[..., :-1]).")
-    if x.shape[-1] not in channels:
-        hint = " For a batch of grey images (n, H, W), add the channel axis: x[..., None]." if len(layout) == 3 \
-            else ""
-        raise InputError(f"{name} has {x.shape[-1]} channels (shape {layout}); expected {expected}.{hint}")
-    if min(x.shape[1:3]) < MIN_SIZE:
-        raise InputError(f"{name} holds images of {x.shape[1]}x{x.shape[2]} pixels; the model takes images of at "
-                         f"least {MIN_SIZE}x{MIN_SIZE} (its first layer is a 9x9 convolution: below that, every "
-                         "output pixel is mostly zero padding).")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad.reshape(layout))[0])
-        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (the first at index {first}).")
-    low, high = float(x.min()), float(x.max())
-    if low < LR_RANGE[0] or high > LR_RANGE[1]:
-        scale = " Images on the 0..255 scale must be divided by 255." if high > LR_RANGE[1] and low >= 0 else ""
-        raise InputError(f"{name} holds values in [{low:g}, {high:g}]; expected floats on the [0, 1] scale.{scale}")
-    return x.astype(np.float32, copy=False), layout
+    """Validates LR images; returns `(float32 batch (n, H, W, C), the input's shape)`."""
+    return check_image_or_batch(x, channels=channels, value_range=LR_RANGE, min_size=MIN_SIZE, name=name,
+                                min_size_note=" (its first layer is a 9x9 convolution: below that, every output "
+                                              "pixel is mostly zero padding)")
 
 
 # The models ------------------------------------------------------------------------------------------------
