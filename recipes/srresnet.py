@@ -50,6 +50,9 @@ DESCRIPTION = ("SRResNet (Ledig et al. 2017) x4 super-resolution of RGB or grey 
 PAPER = {"set5": (32.05, 0.9019), "set14": (28.49, 0.8184), "bsd100": (27.58, 0.7620)}
 SHOWN = 2  # images of each test set in the picture
 CROP = 96  # HR pixels of each crop shown
+PROTOCOL = (f"HR cropped to multiples of {SCALE}; LR = MATLAB imresize(hr, 1/{SCALE}) (bicubic, antialiased) on "
+            f"uint8; the output clipped to [0, 1] and taken to 8 bits; PSNR/SSIM on Y (BT.601; grey images as they "
+            f"are), {SCALE} pixels cropped at each border; SSIM of Wang et al. 2004 (11x11 Gaussian, sigma 1.5)")
 
 
 def parse_args(argv=None):
@@ -203,6 +206,23 @@ def save_picture(shown, path):
     return save_rows([np.stack([column[k] for column in shown]) for k in range(3)], path)
 
 
+def dataset_card(sets, pairs, args, measured):
+    """The checkpoint card's dataset entry: the training sets and crops, the test sets and their sizes."""
+    n_test = ", ".join(f"{name} {row['images']}" for name, row in measured.items())
+    return {"name": "set5",
+            "license": "research use (T91, BSDS, Sun-Hays80, Set5, Set14: the collections state no license)",
+            "url": "https://github.com/jbhuang0604/SelfExSR",
+            "split": f"train: {', '.join(sets)} ({len(pairs)} images, {args.patch_size}-pixel HR crops); test: Set5, "
+                     f"Set14, BSD100 ({n_test} images)"}
+
+
+def how_to_load(name):
+    return ("```python\nimport numpy as np\nfrom PIL import Image\n\nimport zoo\n\n"
+            f"model = zoo.load(\"{name}\")\n"
+            "image = np.asarray(Image.open(\"photo.png\").convert(\"RGB\"), \"float32\") / 255  # or .convert(\"L\")\n"
+            "large = model.upscale(image)  # (4 H, 4 W, 3) in [0, 1]; tile=128 for large images\n```")
+
+
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
@@ -234,11 +254,7 @@ def main(argv=None):
         learning_rate=args.learning_rate, training_sets=list(sets), training_images=len(pairs), sets=measured,
         paper="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network, "
               "CVPR 2017, Table 2 (SRResNet, bicubic)",
-        protocol=f"HR cropped to multiples of {SCALE}; LR = MATLAB imresize(hr, "
-                 f"1/{SCALE}) (bicubic, antialiased) on uint8; the output clipped to [0, 1] and taken to 8 bits; "
-                 f"PSNR/SSIM on Y (BT.601; grey images as they are), {SCALE} pixels cropped at each border; SSIM of "
-                 "Wang et al. 2004 (11x11 Gaussian, sigma 1.5)")
-    n_test = {name: row["images"] for name, row in measured.items()}
+        protocol=PROTOCOL)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": NAME,
         "description": DESCRIPTION,
@@ -247,22 +263,12 @@ def main(argv=None):
         "family": "superres",
         "pipeline_tag": "image-to-image",
         "license": "apache-2.0",
-        "dataset": {"name": "set5",
-                    "license": "research use (T91, BSDS, Sun-Hays80, Set5, Set14: the collections state no "
-                               "license)",
-                    "url": "https://github.com/jbhuang0604/SelfExSR",
-                    "split": f"train: {', '.join(sets)} ({len(pairs)} images, {args.patch_size}-pixel HR crops); "
-                             f"test: Set5, Set14, BSD100 ({', '.join(f'{k} {v}' for k, v in n_test.items())} "
-                             "images)"},
+        "dataset": dataset_card(sets, pairs, args, measured),
         "metrics": metrics,
         **_common.provenance(results, f"recipes/{Path(__file__).name}"),
         "steps": steps,
         "tags": ["super-resolution", "srresnet", "image-to-image", "set5", "set14", "bsd100"],
-        "how_to_load": (
-            "```python\nimport numpy as np\nfrom PIL import Image\n\nimport zoo\n\n"
-            f"model = zoo.load(\"{NAME}\")\n"
-            "image = np.asarray(Image.open(\"photo.png\").convert(\"RGB\"), \"float32\") / 255  # or .convert(\"L\")\n"
-            "large = model.upscale(image)  # (4 H, 4 W, 3) in [0, 1]; tile=128 for large images\n```"),
+        "how_to_load": how_to_load(NAME),
         "intended_use": "Upscaling grey or colour photographs 4x in each side, where the low-resolution image was "
                         "made by bicubic downscaling; a baseline for super-resolution experiments; the starting "
                         "point of an SRGAN (zoo.models.superres.SRGAN.from_srresnet).",
