@@ -45,11 +45,9 @@ import srresnet  # noqa: E402
 import zoo  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data import natural  # noqa: E402
-from zoo.data.images import read_image_file  # noqa: E402
-from zoo.data.resize import bicubic_pair, imresize, to_uint8  # noqa: E402
 from zoo.losses import PerceptualLoss  # noqa: E402
-from zoo.metrics.psnr import sr_scores  # noqa: E402
-from zoo.models.natural_features import NaturalJudge, RotationNet, perceptual_distance  # noqa: E402
+from zoo.evaluation import super_resolution_scores, with_protocol  # noqa: E402
+from zoo.models.natural_features import NaturalJudge, RotationNet  # noqa: E402
 from zoo.models.superres import SRGAN, SRPairs, SRResNet  # noqa: E402
 from zoo.viz import save_rows  # noqa: E402
 
@@ -181,35 +179,34 @@ def steps_for_budget(args, model, data, probe_steps=3):
     return steps
 
 
-def evaluate(models, judge, args):
-    """Per set and method (bicubic, the SRResNet, the SRGAN): mean Y PSNR / SSIM and the judge's perceptual
-    distance to the original, per image too; and the centre crops the picture shows."""
-    sets, shown = {}, []
+def evaluate(model, start, judge, args):
+    """Per set and method (bicubic, the SRResNet it started from, the SRGAN): mean Y PSNR / SSIM and the judge's
+    perceptual distance to the original (zoo.evaluation's super_resolution protocol), per image too; the SRGAN's
+    and bicubic's as `zoo.evaluation.Measurement`s; and the centre crops the picture shows."""
+    sets, shown, measurements = {}, [], {}
     for name, (paper_psnr, paper_ssim) in PAPER.items():
-        files = natural.image_files(name)[:args.eval_images]
-        per_image = {}
-        for k, path in enumerate(files):
-            lr, hr = bicubic_pair(read_image_file(path), SCALE)
-            outputs = {"bicubic": imresize(lr, SCALE, quantize=True)}
-            outputs.update({method: model.upscale(lr, tile=args.tile) for method, model in models.items()})
-            outputs = {method: to_uint8(np.clip(out, 0, 1)) / np.float32(255) for method, out in outputs.items()}
-            per_image[path.stem] = {}
-            for method in METHODS:
-                scores = sr_scores(hr, outputs[method], SCALE)
-                scores["perceptual"] = float(perceptual_distance(judge, hr, outputs[method])[0])
-                per_image[path.stem][method] = {key: round(float(v), 4) for key, v in scores.items()}
-            if k < srresnet.SHOWN:
-                shown.append([srresnet._crop(outputs[m]) for m in METHODS] + [srresnet._crop(hr)])
-        row = {"images": len(files), "paper_psnr": paper_psnr, "paper_ssim": paper_ssim, "per_image": per_image}
+        ours, pictures = super_resolution_scores(model, name, SCALE, judge, args.eval_images, args.tile,
+                                                 pictures=srresnet.SHOWN)
+        theirs, before = super_resolution_scores(start, name, SCALE, judge, args.eval_images, args.tile,
+                                                 bicubic=False, pictures=srresnet.SHOWN)
+        measurements.update(srresnet.set_measurements(name, ours))
+        per_image = {stem: {"bicubic": ours[stem]["bicubic"], "srresnet": theirs[stem]["model"],
+                            "srgan": ours[stem]["model"]} for stem in ours}
+        shown += [[srresnet._crop(image) for image in (outputs["bicubic"], start_outputs["model"], outputs["model"],
+                                                       hr)] for (hr, outputs), (_, start_outputs) in zip(pictures,
+                                                                                                         before)]
+        row = {"images": len(per_image), "paper_psnr": paper_psnr, "paper_ssim": paper_ssim,
+               "per_image": {stem: {m: {k: round(float(v), 4) for k, v in scores.items()}
+                                    for m, scores in methods.items()} for stem, methods in per_image.items()}}
         for method in METHODS:
             for key in ("psnr", "ssim", "perceptual"):
                 row[f"{method}_{key}"] = round(float(np.mean([s[method][key] for s in per_image.values()])), 4)
         sets[name] = row
-        print(f"{sr_bicubic.TITLES[name]} ({len(files)} images): " + "; ".join(
+        print(f"{sr_bicubic.TITLES[name]} ({len(per_image)} images): " + "; ".join(
             f"{method} PSNR {row[f'{method}_psnr']:.2f} SSIM {row[f'{method}_ssim']:.4f} perceptual "
             f"{row[f'{method}_perceptual']:.4f}" for method in METHODS) + f" (paper's SRGAN {paper_psnr} dB)",
             flush=True)
-    return sets, shown
+    return sets, shown, measurements
 
 
 def metrics_list(sets):
@@ -223,6 +220,8 @@ def metrics_list(sets):
             prefix = "" if method == "srgan" else f"{method}_"
             label = "" if method == "srgan" else f"{titles[method]}: "
             reference = {"reference": f"SRGAN {row['paper_psnr']} (Ledig et al. 2017)"} if method == "srgan" else {}
+            if method == "srresnet":  # a model the checkpoint does not hold
+                reference["not_evaluated"] = "the SRResNet this SRGAN started from: zoo evaluate it"
             metrics += [
                 {"key": f"{name}_{prefix}psnr", "name": f"{label}PSNR x{SCALE} {where} (Y, {SCALE}-pixel border "
                  "cropped)", "value": round(row[f"{method}_psnr"], 2), "unit": "dB", "lower_is_better": False,
@@ -234,6 +233,12 @@ def metrics_list(sets):
                  "lower_is_better": True, "split": split},
             ]
     return metrics
+
+
+def _registry_name(model):
+    """A bundled checkpoint's registry name (what a card's protocol can load anywhere), else the path given."""
+    path = Path(model)
+    return path.name if path.parent == _common.ROOT / "checkpoints" else str(model)
 
 
 def save_picture(shown, path):
@@ -271,11 +276,13 @@ def main(argv=None):
     print(f"trained {steps} steps in {state.seconds:.0f} s", flush=True)
 
     eval_clock = _common.Stopwatch()
-    measured, shown = evaluate({"srresnet": start, "srgan": model}, judge, args)
+    measured, shown, measurements = evaluate(model, start, judge, args)
     eval_seconds = eval_clock.seconds
     print(f"evaluated in {eval_seconds:.0f} s", flush=True)
 
-    metrics = metrics_list(measured)
+    judge_name = None if args.quick else _registry_name(args.judge)
+    metrics = with_protocol(metrics_list(measured), "super_resolution", srresnet.protocol_args(args, judge_name),
+                            measurements)
     results = _common.results_record(
         NAME, args, metrics, state, history, eval_seconds=eval_seconds, steps=steps, scale=SCALE,
         batch_size=args.batch_size, patch_size=args.patch_size, learning_rate=args.learning_rate,

@@ -36,9 +36,7 @@ import sr_bicubic  # noqa: E402
 
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data import natural  # noqa: E402
-from zoo.data.images import read_image_file  # noqa: E402
-from zoo.data.resize import bicubic_pair, imresize  # noqa: E402
-from zoo.metrics.psnr import sr_scores  # noqa: E402
+from zoo.evaluation import mean_of, super_resolution_scores, with_protocol  # noqa: E402
 from zoo.models.superres import SRPairs, SRResNet, low_resolution_pairs  # noqa: E402
 from zoo.viz import save_rows  # noqa: E402
 
@@ -146,30 +144,37 @@ def train(model, pairs, args):
 
 
 def evaluate(model, args):
-    """Per set: the model's and bicubic's mean Y PSNR / SSIM, per image too; and the crops the picture shows."""
-    sets, shown = {}, []
+    """Per set: the model's and bicubic's mean Y PSNR / SSIM (zoo.evaluation's super_resolution protocol), per
+    image too; and the crops the picture shows."""
+    sets, shown, measurements = {}, [], {}
     for name, (paper_psnr, paper_ssim) in PAPER.items():
-        files = natural.image_files(name)[:args.eval_images]
-        ours, bicubic = {}, {}
-        for k, path in enumerate(files):
-            lr, hr = bicubic_pair(read_image_file(path), SCALE)
-            sr = model.upscale(lr, tile=args.tile)
-            ours[path.stem] = sr_scores(hr, sr, SCALE)
-            bicubic[path.stem] = sr_bicubic.bicubic_scores(path, SCALE)
-            if k < SHOWN:
-                shown.append([_crop(a) for a in (imresize(lr, SCALE, quantize=True), sr, hr)])
-        mean = {f"{prefix}{key}": float(np.mean([s[key] for s in scores.values()]))
-                for prefix, scores in (("", ours), ("bicubic_", bicubic)) for key in ("psnr", "ssim")}
+        scores, pictures = super_resolution_scores(model, name, SCALE, images=args.eval_images, tile=args.tile,
+                                                   pictures=SHOWN)
+        measurements.update(set_measurements(name, scores))
+        shown += [[_crop(outputs["bicubic"]), _crop(outputs["model"]), _crop(hr)] for hr, outputs in pictures]
+        mean = {f"{prefix}{key}": float(np.mean([s[method][key] for s in scores.values()]))
+                for method, prefix in (("model", ""), ("bicubic", "bicubic_")) for key in ("psnr", "ssim")}
         sets[name] = {
-            "images": len(files), **{k: round(v, 4) for k, v in mean.items()},
+            "images": len(scores), **{k: round(v, 4) for k, v in mean.items()},
             "paper_psnr": paper_psnr, "paper_ssim": paper_ssim, "paper_bicubic_psnr": sr_bicubic.PAPER[name][0],
-            "per_image": {stem: {"psnr": round(ours[stem]["psnr"], 4), "ssim": round(ours[stem]["ssim"], 4),
-                                 "bicubic_psnr": round(bicubic[stem]["psnr"], 4)} for stem in ours},
+            "per_image": {stem: {"psnr": round(s["model"]["psnr"], 4), "ssim": round(s["model"]["ssim"], 4),
+                                 "bicubic_psnr": round(s["bicubic"]["psnr"], 4)} for stem, s in scores.items()},
         }
-        print(f"{sr_bicubic.TITLES[name]} ({len(files)} images): PSNR {mean['psnr']:.2f} dB (bicubic "
+        print(f"{sr_bicubic.TITLES[name]} ({len(scores)} images): PSNR {mean['psnr']:.2f} dB (bicubic "
               f"{mean['bicubic_psnr']:.2f}, paper's SRResNet {paper_psnr}), SSIM {mean['ssim']:.4f} (bicubic "
               f"{mean['bicubic_ssim']:.4f})", flush=True)
-    return sets, shown
+    return sets, shown, measurements
+
+
+def set_measurements(name, scores, methods=(("model", ""), ("bicubic", "bicubic_"))):
+    """`{metric key: zoo.evaluation.Measurement}` of one test set's per-image scores, as the protocol keys them."""
+    return {f"{name}_{prefix}{key}": mean_of([s[method][key] for s in scores.values()])
+            for method, prefix in methods for key in next(iter(scores.values()))[method]}
+
+
+def protocol_args(args, judge=None):
+    """The card's `super_resolution` protocol arguments: what `zoo evaluate` needs to measure it again."""
+    return {"scale": SCALE, "sets": list(PAPER), "judge": judge, "images": args.eval_images}
 
 
 def _crop(image, size=CROP):
@@ -243,11 +248,11 @@ def main(argv=None):
         steps, history, state = train(model, pairs, args)
         print(f"trained {steps} steps in {state.seconds:.0f} s", flush=True)
     eval_clock = _common.Stopwatch()
-    measured, shown = evaluate(model, args)
+    measured, shown, measurements = evaluate(model, args)
     eval_seconds = eval_clock.seconds
     print(f"evaluated in {eval_seconds:.0f} s", flush=True)
 
-    metrics = metrics_list(measured)
+    metrics = with_protocol(metrics_list(measured), "super_resolution", protocol_args(args), measurements)
     results = _common.results_record(
         NAME, args, metrics, state, history, eval_seconds=eval_seconds, steps=steps, scale=SCALE,
         batch_size=args.batch_size, patch_size=args.patch_size, width=args.width, blocks=args.blocks,

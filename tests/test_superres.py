@@ -407,6 +407,8 @@ def test_quick_srresnet_recipe_measures_beside_bicubic_and_writes_a_loadable_che
     assert isinstance(model, SRResNet) and model.upscale(images((12, 12, 3))).shape == (48, 48, 3)
     meta = json.loads((out / "metadata.json").read_text())["zoo"]
     assert meta["family"] == "superres" and any(m["key"] == "set5_psnr" for m in meta["metrics"])
+    rows = zoo.evaluation.evaluate(model)  # the card's super_resolution protocol measures it again
+    assert {row.key for row in rows} >= {"set5_psnr", "bsd100_bicubic_ssim"} and all(row.within for row in rows)
 
 
 @pytest.mark.one_backend("torch")

@@ -34,7 +34,9 @@ QUICK = {"iwae": "the first 1000 test images", "gan_samples": "2000 samples agai
          "stacked_modes": "all samples (modes need them all)", "cyclegan_usps": "the first 500 test digits a domain",
          "cyclegan_outline": "the first 500 test digits", "denoising": "the first 8 images of each set",
          "classification": "the first 2000 test images", "identification": "the whole test split (120 faces)",
-         "reconstruction": "the first 2000 test images, k-means skipped", "translation": "the first 200 sentences"}
+         "reconstruction": "the first 2000 test images, k-means skipped", "translation": "the first 200 sentences",
+         "super_resolution": "the first 5 images of each set"}
+SR_SETS = ("set5", "set14", "bsd100")  # the test sets of Ledig et al.'s Table 2
 
 
 @dataclass
@@ -263,6 +265,57 @@ def denoising(model, sigmas=(15, 25, 50), noise_seed=0, images=None, quick=False
             out[f"psnr_noisy_{name}_s{sigma}"] = mean_of([psnr(c, n) for c, n in zip(clean, noisy, strict=True)])
             out[f"psnr_{name}_s{sigma}"] = mean_of([psnr(c, model.denoise(n)) for c, n in zip(clean, noisy,
                                                                                               strict=True)])
+    return out
+
+
+def super_resolution_scores(model, name, scale=4, judge=None, images=None, tile=None, bicubic=True, pictures=0):
+    """Per image of test set `name` (its first `images`): the Y PSNR / SSIM (`zoo.metrics.psnr.sr_scores`) of the
+    model's x`scale` upscaling, and of bicubic's; with `judge` (a `NaturalJudge` or its name), their perceptual
+    distance to the original too.
+
+    The LR is MATLAB's bicubic `imresize(hr, 1/scale)` on 8 bits (`bicubic_pair`); each output is clipped and
+    taken to 8 bits before it is scored, as the evaluation scripts of the SR literature do. Returns
+    `({stem: {"model": {...}, "bicubic": {...}}}, [(hr, {"model": sr, "bicubic": ...})] of the first `pictures`)`.
+    """
+    import zoo
+    from zoo.data import natural
+    from zoo.data.images import read_image_file
+    from zoo.data.resize import bicubic_pair, imresize, to_uint8
+    from zoo.metrics.psnr import sr_scores
+    from zoo.models.natural_features import perceptual_distance
+
+    judge = zoo.load(judge, compile=False) if isinstance(judge, str) else judge
+    scores, shown = {}, []
+    for k, path in enumerate(natural.image_files(name)[:images]):
+        lr, hr = bicubic_pair(read_image_file(path), scale)
+        outputs = {"model": model.upscale(lr, tile=tile)}
+        if bicubic:
+            outputs["bicubic"] = imresize(lr, scale, quantize=True)
+        outputs = {method: to_uint8(np.clip(out, 0, 1)) / np.float32(255) for method, out in outputs.items()}
+        scores[path.stem] = {}
+        for method, out in outputs.items():
+            scores[path.stem][method] = sr_scores(hr, out, scale)
+            if judge is not None:
+                scores[path.stem][method]["perceptual"] = float(perceptual_distance(judge, hr, out)[0])
+        if k < pictures:
+            shown.append((hr, outputs))
+    return scores, shown
+
+
+@protocol("super_resolution")
+def super_resolution(model, scale=4, sets=SR_SETS, judge=None, images=None, tile=None, quick=False):
+    """Mean Y PSNR / SSIM of the model's and bicubic's x`scale` upscaling of each test set (`<set>_psnr`,
+    `<set>_bicubic_psnr`, ...), with `judge` their perceptual distance to the originals (`<set>_perceptual`);
+    see `super_resolution_scores`."""
+    import zoo
+
+    judge = zoo.load(judge, compile=False) if isinstance(judge, str) else judge
+    out = {}
+    for name in track(sets, label=f"super-resolving {', '.join(sets)} x{scale}"):
+        scores, _ = super_resolution_scores(model, name, scale, judge, 5 if quick else images, tile)
+        for method, prefix in (("model", ""), ("bicubic", "bicubic_")):
+            for key in next(iter(scores.values()))[method]:
+                out[f"{name}_{prefix}{key}"] = mean_of([s[method][key] for s in scores.values()])
     return out
 
 
