@@ -109,6 +109,39 @@ def test_bad_input_exits_with_status_2_and_writes_nothing(digits, tmp_path, caps
     assert (tmp_path / "taken.png").read_bytes() == b"mine"
 
 
+def test_fill_completes_the_white_hole_and_refuses_bad_input(tmp_path, capsys):
+    from zoo.checkpoints import save_checkpoint
+    from zoo.models.completion import ImageCompletion
+
+    model = ImageCompletion(channels=1, image_size=16, local_size=8, hole_sides=(2, 6), width=4,
+                            discriminator_width=2)
+    model.compile()
+    checkpoint = save_checkpoint(model, tmp_path / "fill_tiny", {"name": "fill_tiny", "description": "A tiny one."})
+    face, hole, small = tmp_path / "face.png", tmp_path / "hole.png", tmp_path / "small.png"
+    pixels = (np.random.default_rng(2).uniform(size=(20, 23)) * 255).astype("uint8")
+    Image.fromarray(pixels).save(face)
+    white = np.zeros((20, 23), "uint8")
+    white[5:12, 6:15] = 255
+    Image.fromarray(white).save(hole)
+    Image.fromarray(white[:10]).save(small)
+    full = tmp_path / "full.png"
+    Image.fromarray(np.full((20, 23), 255, "uint8")).save(full)
+    status, out, err = run(capsys, "fill", checkpoint, face, hole, tmp_path / "filled.png", "--postprocess")
+    assert status == 0 and "63-pixel hole filled" in out, err[-2000:]
+    filled = np.asarray(Image.open(tmp_path / "filled.png"))
+    assert filled.shape == (20, 23) and np.array_equal(filled[white == 0], pixels[white == 0])
+    assert not np.array_equal(filled[white > 0], pixels[white > 0])
+    for args, message in [
+        ((checkpoint, face, small, tmp_path / "out.png"), "expected one size"),
+        ((checkpoint, face, full, tmp_path / "out.png"), "covers the whole"),
+        ((checkpoint, face, hole, tmp_path / "filled.png"), "filled.png exists; pass --overwrite"),
+        (("dae_bsd", face, hole, tmp_path / "out.png"), "dae_bsd cannot fill"),
+    ]:
+        status, _, err = run(capsys, "fill", *args)
+        assert status == 2 and message in err, (args, err[-2000:])
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_upscale_writes_a_larger_image_and_refuses_bad_input(tmp_path, capsys):
     from zoo.checkpoints import save_checkpoint
     from zoo.models.superres import SRResNet

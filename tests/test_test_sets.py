@@ -14,6 +14,7 @@ RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("*.py") if not p.name.s
 CONFIGURATIONS = {
     "autoencoder_mnist": [["--model", "ae"], ["--model", "ae", "--dataset", "fashion_mnist"]],
     "codes_mnist": [[], ["--dataset", "fashion_mnist"]],
+    "completion": [["--data", d] for d in ("faces", "scenes", "digits")],
     "digit_classifier": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],
     "gan_mnist": [["--loss", "ns"], ["--loss", "wgan_gp", "--dataset", "fashion_mnist"]],
     "judge": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],

@@ -8,6 +8,7 @@
     zoo translate cyclegan_mnist_usps digits/ --direction a2b --out usps_like.png
     zoo denoise dae_bsd noisy.png clean.png
     zoo upscale ./my_srresnet small.png large.png [--tile 128]   # an SRResNet/SRGAN checkpoint
+    zoo fill completion_faces face.png hole.png filled.png [--postprocess]   # white in hole.png: the hole
     zoo encode ae_mnist digits/ --out codes.npy
     zoo reconstruct vae_mnist digits/ --out grid.png
     zoo evaluate vae_mnist [--quick] [--json]          # re-measure the card: exit 1 if a number is off
@@ -234,6 +235,24 @@ def _upscale(args):
     return 0
 
 
+def _fill(args):
+    import numpy as np
+
+    from zoo.data import read_image_file
+    from zoo.viz import save_image
+
+    out = _output(args.output, args)
+    image, mask = read_image_file(args.input), read_image_file(args.mask)
+    if mask.shape[:2] != image.shape[:2]:
+        raise UsageError(f"the mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} pixels and the image "
+                         f"{args.input} {image.shape[1]}x{image.shape[0]}; expected one size")
+    model = _load(args, "complete")
+    hole = np.asarray(mask).mean(axis=-1) > 0.5  # white (over 127 of 255) is the hole
+    path = save_image(model.complete(image, hole, postprocess=args.postprocess), out)
+    print(f"wrote {args.input} with its {int(hole.sum())}-pixel hole filled by {args.model} to {path}")
+    return 0
+
+
 def _encode(args):
     import numpy as np
 
@@ -382,6 +401,14 @@ def parser():
     upscale.add_argument("--tile", type=int, default=None,
                          help="upscale in tiles of this many low-resolution pixels a side (less memory; the same "
                               "output)")
+
+    fill = command("fill", _fill, "fill the hole of an image file (content-aware fill; grey or colour, any size)",
+                   overwrite=True)
+    fill.add_argument("input", help="the image file")
+    fill.add_argument("mask", help="an image file of the same size, white (over 127 of 255) in the hole")
+    fill.add_argument("output", help="the PNG file to write")
+    fill.add_argument("--postprocess", action="store_true",
+                      help="blend the fill into its surroundings (Telea, then Poisson blending; the paper's)")
 
     encode = command("encode", _encode, "encode a folder of images into codes (a .npy file, one row an image)",
                      json_output=True, overwrite=True)

@@ -35,7 +35,7 @@ QUICK = {"iwae": "the first 1000 test images", "gan_samples": "2000 samples agai
          "cyclegan_outline": "the first 500 test digits", "denoising": "the first 8 images of each set",
          "classification": "the first 2000 test images", "identification": "the whole test split (120 faces)",
          "reconstruction": "the first 2000 test images, k-means skipped", "translation": "the first 200 sentences",
-         "super_resolution": "the first 5 images of each set"}
+         "super_resolution": "the first 5 images of each set", "completion": "the first 30 test images"}
 SR_SETS = ("set5", "set14", "bsd100")  # the test sets of Ledig et al.'s Table 2
 
 
@@ -317,6 +317,75 @@ def super_resolution(model, scale=4, sets=SR_SETS, judge=None, images=None, tile
             for key in next(iter(scores.values()))[method]:
                 out[f"{name}_{prefix}{key}"] = mean_of([s[method][key] for s in scores.values()])
     return out
+
+
+def completion_test_set(kind, images=None):
+    """The fixed test images of completion protocol `kind` and their holes: `(images (n, H, W, C) float32,
+    masks bool (n, H, W), person ids or None)`.
+
+    faces: the 100 images of the 10 Olivetti people held out of every face model; scenes: the centre 128x128
+    crop of each CBSD68 image (68); digits: the MNIST test split. Each image gets the rectangle
+    `zoo.data.masks.test_masks(kind, n)[i]`, the same whatever `images` keeps.
+    """
+    from zoo.data.masks import test_masks
+
+    labels = None
+    if kind == "faces":
+        from zoo.data import olivetti
+
+        x, labels = olivetti.load_olivetti("held_out_people")
+    elif kind == "scenes":
+        from zoo.data import natural
+
+        size = 128
+        x = np.stack([image[(image.shape[0] - size) // 2:(image.shape[0] + size) // 2,
+                            (image.shape[1] - size) // 2:(image.shape[1] + size) // 2]
+                      for image in natural.load_images("cbsd68", 3)])
+    elif kind == "digits":
+        import zoo.data
+
+        x, labels = zoo.data.load("mnist", "test")
+    else:
+        raise InputError(f"Unknown completion test set {kind!r}; expected faces, scenes or digits.")
+    x, labels = x[:images], None if labels is None else labels[:images]
+    return x, test_masks(kind, len(x)), labels
+
+
+def completion_scores(fill, images, masks):
+    """Per image, the hole's PSNR / SSIM / L1 (`zoo.metrics.hole.hole_scores`) of `fill(image, mask)`, and the
+    completed images."""
+    from zoo.metrics.hole import hole_scores
+
+    completed = np.stack([fill(image, mask) for image, mask in zip(images, masks, strict=True)])
+    scores = [hole_scores(image, out, mask) for image, out, mask in zip(images, completed, masks, strict=True)]
+    return {key: [s[key] for s in scores] for key in scores[0]}, completed
+
+
+@protocol("completion")
+def completion(model, kind="faces", images=None, postprocess=False, quick=False):
+    """The hole's mean PSNR, SSIM (its bounding box) and L1 of the model's fills of the fixed test set `kind`
+    (`completion_test_set`; keys `hole_*`, `blended_hole_*` with the paper's `postprocess`); on faces, the
+    identity judge's accuracy on the completed held-out people's images 7-9 (`identity_accuracy`) beside its
+    accuracy on the originals (`identity_accuracy_originals`)."""
+    x, masks, labels = completion_test_set(kind, 30 if quick else images)
+    scores, completed = completion_scores(lambda i, m: model.complete(i, m, postprocess=postprocess), x, masks)
+    prefix = "blended_" if postprocess else ""
+    out = {f"{prefix}hole_{key}": mean_of(values) for key, values in scores.items()}
+    if kind == "faces":
+        out[f"{prefix}identity_accuracy"] = identity_accuracy(completed, labels)
+        if not postprocess:
+            out["identity_accuracy_originals"] = identity_accuracy(x, labels)
+    return out
+
+
+def identity_accuracy(faces, labels):
+    """How often the identity judge (olivetti_judge) names the person of the held-out people's images 7-9 among
+    `completion_test_set("faces")`'s `faces` (the judge never trained on those images)."""
+    from zoo.data import olivetti
+    from zoo.metrics.judges import judge
+
+    test = np.arange(len(faces)) % olivetti.IMAGES_PER_PERSON >= olivetti.TRAIN_PER_PERSON
+    return proportion(judge("olivetti").predict_labels(faces[test]) == labels[test])
 
 
 @protocol("face_reconstruction")

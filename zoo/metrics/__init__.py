@@ -11,6 +11,7 @@ from zoo.metrics.codes import (
     retrieval_precision,
 )
 from zoo.metrics.frechet import frechet_distance
+from zoo.metrics.hole import hole_scores, mean_hole_scores
 from zoo.metrics.likelihood import iwae_bound, iwae_nll
 from zoo.metrics.modes import (
     channel_labels,
@@ -32,11 +33,13 @@ __all__ = [
     "few_label_accuracy",
     "frechet_distance",
     "high_quality_share",
+    "hole_scores",
     "iwae_bound",
     "iwae_nll",
     "kl_to_uniform",
     "kmeans",
     "linear_probe",
+    "mean_hole_scores",
     "mode_histogram",
     "modes_covered",
     "nearest_modes",
