@@ -17,6 +17,10 @@ from zoo.errors import InputError
 from zoo.metrics.psnr import psnr
 from zoo.metrics.ssim import WINDOW, ssim
 
+# An exactly reproduced hole (a flat background, common in MNIST) would score an infinite PSNR, which no mean over
+# images survives; it counts this many dB instead (an error of 1e-5 in [0, 1]).
+MAX_PSNR = 100.0
+
 SCORES = ("psnr", "ssim", "l1")
 
 
@@ -24,7 +28,8 @@ def hole_scores(original, completed, mask):
     """`{"psnr": dB, "ssim": ..., "l1": ...}` of a completed image against its original, on the hole.
 
     - "psnr": peak 1, from the mean squared error over the hole's pixels and
-      all their channels (`zoo.metrics.psnr.psnr`); infinite when they are equal.
+      all their channels (`zoo.metrics.psnr.psnr`), at most `MAX_PSNR` (100 dB,
+      what equal holes score).
     - "l1": the mean absolute error over the same values.
     - "ssim": `zoo.metrics.ssim.ssim` (Wang et al.'s 11x11 Gaussian windows,
       averaged over channels) of the crops of both images to the hole's
@@ -54,7 +59,7 @@ def hole_scores(original, completed, mask):
     inside, filled = original[mask], completed[mask]  # (pixels,) or (pixels, C)
     top, left, bottom, right = ssim_box(mask)
     return {
-        "psnr": psnr(inside, filled),
+        "psnr": min(psnr(inside, filled), MAX_PSNR),
         "ssim": ssim(original[top:bottom, left:right], completed[top:bottom, left:right]),
         "l1": float(np.mean(np.abs(inside - filled))),
     }
