@@ -9,6 +9,7 @@ from zoo.models.denoiser import DnCNN  # noqa: F401  registers it for zoo.load
 from zoo.models.gan import GAN, WGANGP
 from zoo.models.natural_features import NaturalJudge, RotationNet  # noqa: F401  registers them for zoo.load
 from zoo.models.superres import SRGAN, SRResNet  # noqa: F401  registers them for zoo.load
+from zoo.models.topics import ProdLDA  # noqa: F401  registers it for zoo.load
 from zoo.models.unmt import UNMT  # noqa: F401  registers it for zoo.load
 from zoo.models.vae import DFCVAE, VAE
 
