@@ -25,6 +25,7 @@ from zoo.metrics.modes import (
 from zoo.metrics.precision_recall import precision_recall
 from zoo.metrics.psnr import psnr, rgb_to_y, sr_scores
 from zoo.metrics.ssim import ssim
+from zoo.metrics.swd import sliced_wasserstein
 
 __all__ = [
     "balanced_subset",
@@ -49,6 +50,7 @@ __all__ = [
     "psnr",
     "rgb_to_y",
     "sr_scores",
+    "sliced_wasserstein",
     "ssim",
     "retrieval_precision",
     "ring_modes_covered",

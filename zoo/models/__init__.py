@@ -8,6 +8,7 @@ from zoo.models.cyclegan import CycleGAN  # noqa: F401  registers it for zoo.loa
 from zoo.models.denoiser import DnCNN  # noqa: F401  registers it for zoo.load
 from zoo.models.gan import GAN, WGANGP
 from zoo.models.natural_features import NaturalJudge, RotationNet  # noqa: F401  registers them for zoo.load
+from zoo.models.progan import ProGAN  # noqa: F401  registers it for zoo.load
 from zoo.models.superres import SRGAN, SRResNet  # noqa: F401  registers them for zoo.load
 from zoo.models.topics import ProdLDA  # noqa: F401  registers it for zoo.load
 from zoo.models.unmt import UNMT  # noqa: F401  registers it for zoo.load

@@ -49,6 +49,7 @@ import numpy as np
 from keras import ops
 
 from zoo import random as zoo_random
+from zoo.data.batches import EpochBatches
 from zoo.errors import InputError
 from zoo.text.bag_of_words import Vocabulary, as_vocabulary, check_counts
 from zoo.trainers import SingleLossModel
@@ -335,16 +336,16 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-class BagOfWordsBatches(keras.utils.PyDataset):
-    """Batches of dense float32 counts from a (sparse or dense) count matrix, reshuffled every epoch.
+class BagOfWordsBatches(EpochBatches):
+    """Batches of dense float32 counts from a (sparse or dense) count matrix, in a new order every epoch.
 
     The Multi30k training captions are 350 MB as a dense float32 matrix and 2 MB as scipy CSR
-    (`Vocabulary.transform(texts, sparse=True)`); this densifies one batch at a time.
-    Empty documents are refused, as `fit` refuses them.
+    (`Vocabulary.transform(texts, sparse=True)`); this densifies one batch at a time. Epoch `e`'s order is
+    a permutation drawn from `(seed, e)` alone, so a stopped training resumes on the same batches
+    (`zoo.resume.fit`). Empty documents are refused, as `fit` refuses them.
     """
 
     def __init__(self, counts, batch_size=PAPER_BATCH_SIZE, shuffle=True, seed=0, vocabulary_size=None, **kwargs):
-        super().__init__(**kwargs)
         if hasattr(counts, "tocsr"):
             counts = _check_sparse_counts(counts, vocabulary_size or counts.shape[1])
         else:
@@ -352,22 +353,17 @@ class BagOfWordsBatches(keras.utils.PyDataset):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InputError(f"batch_size must be an int >= 1; got {batch_size!r}")
         self.counts = counts.tocsr() if hasattr(counts, "tocsr") else counts
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(self.counts.shape[0]) if shuffle else np.arange(self.counts.shape[0])
+        self.batch_size, self.shuffle, self.seed = int(batch_size), shuffle, int(seed)
+        super().__init__(-(-self.counts.shape[0] // self.batch_size), **kwargs)
 
-    def __len__(self):
-        return -(-self.counts.shape[0] // self.batch_size)
+    def orders(self, epoch):
+        n = self.counts.shape[0]
+        return np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
 
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+    def batch(self, index, epoch=0):
+        rows = self.epoch_orders(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         batch = self.counts[rows]
         return (np.asarray(batch.toarray() if hasattr(batch, "toarray") else batch, dtype="float32"),)
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(self.counts.shape[0])
 
 
 class OnlineLDA:
