@@ -1,10 +1,12 @@
 """Topic models (issue 29): the bag of words, ProdLDA on this backend (the prior, the loss, a few steps, topics,
 proportions, perplexity, the checkpoint, bad inputs) and the classical LDA reference (backend-free)."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
-from conftest import shared_data_dir
+from conftest import load_recipe, shared_data_dir
 
 import zoo
 from zoo.checkpoints import save_checkpoint
@@ -278,3 +280,21 @@ def test_online_lda_finds_the_planted_topics_and_reports_like_prodlda(corpus):
         lda.transform(["nothing known"])
     with pytest.raises(InputError, match="no words"):
         lda.fit(np.zeros((2, len(vocabulary))))
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_recipe_measures_both_methods_and_writes_a_loadable_checkpoint(tmp_path):
+    shared_data_dir("multi30k/train.en.gz", "the topic-model recipe")
+
+    out, results = tmp_path / "prodlda", tmp_path / "prodlda.json"
+    load_recipe("prodlda_multi30k").main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                                          "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert data["bundled_k"] == 5 and data["vocabulary_size"] > 1000
+    for method in ("prodlda", "lda"):
+        run = data["runs"]["5"][method]
+        assert -1 <= run["npmi"] <= 1 and len(run["npmi_per_topic"]) == 5 and np.isfinite(run["perplexity"])
+        assert all(len(topic.split()) == 10 for topic in run["topics"])
+    model = zoo.load(out)
+    assert isinstance(model, ProdLDA) and len(model.topics(10)) == 5
+    np.testing.assert_allclose(model.transform(["a dog runs on the grass ."]).sum(), 1.0, rtol=1e-5)
