@@ -337,3 +337,8 @@ def test_samples_and_interpolations_are_images_in_the_unit_interval():
         model.fit(images(4, 16), epochs=1, verbose=0)
     with pytest.raises(InputError, match="channels"):
         model.fit(images(4, 8, 1), epochs=1, verbose=0)
+    cropped = tiny(8, crop=6)  # digits padded to the next power of two come back at their size
+    full = to_numpy(cropped.generator(z))
+    np.testing.assert_allclose(cropped.generate(z), np.clip((full[:, 1:7, 1:7] + 1) / 2, 0, 1), atol=1e-6)
+    assert cropped.image_shape == (6, 6, 3) and cropped.data_shape == (8, 8, 3)
+    assert cropped.interpolate(z0, z1, steps=2).shape == (2, 2, 6, 6, 3)

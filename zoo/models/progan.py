@@ -566,8 +566,10 @@ class ProGAN(AdversarialModel):
     selection_metric = None  # a GAN's losses do not measure its pictures: fine-tuning keeps the last epoch
 
     def __init__(self, resolution=32, image_channels=3, latent_dim=None, fmap_base=8192, fmap_max=512,
-                 mbstd_group_size=4, gp_weight=10.0, drift_weight=1e-3, seed=None, **kwargs):
+                 mbstd_group_size=4, gp_weight=10.0, drift_weight=1e-3, crop=None, seed=None, **kwargs):
         resolution = check_resolution(resolution)
+        if crop is not None and (not _whole(crop) or not 1 <= crop <= resolution):
+            raise ValueError(f"crop must be None or a side from 1 to the resolution ({resolution}); got {crop!r}")
         if not _whole(image_channels) or image_channels not in (1, 3):
             raise ValueError(f"image_channels must be 1 (grey) or 3 (colour); got {image_channels!r}")
         if not float(gp_weight) >= 0 or not float(drift_weight) >= 0:
@@ -581,14 +583,20 @@ class ProGAN(AdversarialModel):
         self.mbstd_group_size = critic.mbstd_group_size
         self.gp_weight, self.drift_weight = float(gp_weight), float(drift_weight)
         self.max_level = generator.max_level
+        self.crop = None if crop is None else int(crop)
         self.built = True
 
     @property
     def image_shape(self):
-        """(H, W, C) of the generated images: the full resolution."""
-        return (self.resolution, self.resolution, self.image_channels)
+        """(H, W, C) of the images `sample` gives: the full resolution, or its centre `crop` (e.g. 28x28 digits
+        trained padded to 32x32)."""
+        side = self.crop or self.resolution
+        return (side, side, self.image_channels)
 
-    data_shape = image_shape
+    @property
+    def data_shape(self):
+        """(H, W, C) of the training images: the full resolution."""
+        return (self.resolution, self.resolution, self.image_channels)
 
     def channels_at(self, resolution):
         """Feature maps of both networks at `resolution`."""
@@ -706,7 +714,11 @@ class ProGAN(AdversarialModel):
             ops.convert_to_numpy(ops.cast(self.generator(ops.convert_to_tensor(z[i:i + batch_size]),
                                                          training=False), "float32"))
             for i in range(0, len(z), int(batch_size))])
-        return np.clip((out + 1.0) / 2.0, 0.0, 1.0)
+        out = np.clip((out + 1.0) / 2.0, 0.0, 1.0)
+        if self.crop:
+            top = (self.resolution - self.crop) // 2
+            out = out[:, top:top + self.crop, top:top + self.crop]
+        return out
 
     def sample(self, n, seed=None):
         """`n` images in [0, 1] from z ~ N(0, I); the noise comes from numpy, so a `seed` gives the same
@@ -736,6 +748,7 @@ class ProGAN(AdversarialModel):
             "mbstd_group_size": self.mbstd_group_size,
             "gp_weight": self.gp_weight,
             "drift_weight": self.drift_weight,
+            "crop": self.crop,
             "seed": self.seed,
         }
 
