@@ -342,3 +342,22 @@ def test_samples_and_interpolations_are_images_in_the_unit_interval():
     np.testing.assert_allclose(cropped.generate(z), np.clip((full[:, 1:7, 1:7] + 1) / 2, 0, 1), atol=1e-6)
     assert cropped.image_shape == (6, 6, 3) and cropped.data_shape == (8, 8, 3)
     assert cropped.interpolate(z0, z1, steps=2).shape == (2, 2, 6, 6, 3)
+
+
+@pytest.mark.one_backend("torch")  # the fastest here for a few small steps
+def test_quick_recipe_grows_measures_a_curve_and_writes_a_loadable_checkpoint(tmp_path, real_tfds_dir, monkeypatch):
+    from conftest import load_recipe
+
+    monkeypatch.setenv("ZOO_TFDS_DIR", real_tfds_dir)
+    out, results = tmp_path / "progan", tmp_path / "progan.json"
+    load_recipe("progan").main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
+                                "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert data["steps"] == 12 and data["mode"] == "progressive" and len(data["curve"]) >= 2
+    assert data["curve"][0]["resolution"] < 32 and data["curve"][-1]["resolution"] == 32
+    assert all(np.isfinite(p["fid_judge"]) and np.isfinite(p["swd"]) for p in data["curve"])
+    assert {"fid_fashion_mnist_judge", "fid_fashionnet", "swd"} <= set(data["metrics"])
+    for picture in ("progan_samples.png", "progan_walk.png"):
+        assert results.with_name(picture).stat().st_size > 0
+    model = zoo.load(out)
+    assert isinstance(model, ProGAN) and model.stage == (3, 1.0) and model.sample(2, seed=0).shape == (2, 28, 28, 1)

@@ -3,6 +3,7 @@
 from zoo.models.autoencoder import Autoencoder
 from zoo.models.classical import LDA, PCA  # noqa: F401  registers them for zoo.load
 from zoo.models.classifier import DigitClassifier, digit_classifier
+from zoo.models.clustering import DEC, VaDE  # noqa: F401  registers them for zoo.load
 from zoo.models.completion import ImageCompletion  # noqa: F401  registers it for zoo.load
 from zoo.models.cyclegan import CycleGAN  # noqa: F401  registers it for zoo.load
 from zoo.models.denoiser import DnCNN  # noqa: F401  registers it for zoo.load
