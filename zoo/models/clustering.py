@@ -187,8 +187,20 @@ def target_distribution(q):
     return (weight / weight.sum(axis=1, keepdims=True)).astype("float32")
 
 
+class _EncoderInputs:
+    """What DEC and VaDE share about their inputs: the encoder's input shape, and the check against it."""
+
+    @property
+    def data_shape(self):
+        """One input's shape, e.g. (28, 28, 1): the encoder's."""
+        return tuple(self.encoder.input_shape[1:])
+
+    def check_inputs(self, x):
+        return check_network_inputs(x, self.encoder.input_shape)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class DEC(SingleLossModel):
+class DEC(_EncoderInputs, SingleLossModel):
     """Deep embedded clustering (DEC, Xie et al. 2016) and, with a decoder, IDEC (Guo et al. 2017).
 
     The loss of a batch (x, p) is
@@ -279,13 +291,6 @@ class DEC(SingleLossModel):
 
     # Numpy API -------------------------------------------------------------------------------------------
 
-    @property
-    def data_shape(self):
-        """One input's shape, e.g. (28, 28, 1): the encoder's."""
-        return tuple(self.encoder.input_shape[1:])
-
-    def check_inputs(self, x):
-        return check_network_inputs(x, self.encoder.input_shape)
 
     def encode(self, x, batch_size=1000):
         """Codes (n, d) of `x`."""
@@ -505,7 +510,7 @@ def with_log_var_head(encoder, name="log_var"):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VaDE(SingleLossModel):
+class VaDE(_EncoderInputs, SingleLossModel):
     """Variational deep embedding (Jiang et al. 2017): a VAE with a Gaussian-mixture prior.
 
     Generative model: c ~ Cat(pi), z ~ N(mu_c, diag(sigma_c^2)), x ~ Bernoulli(decoder(z)).
@@ -605,13 +610,6 @@ class VaDE(SingleLossModel):
 
     # Numpy API -------------------------------------------------------------------------------------------
 
-    @property
-    def data_shape(self):
-        """One input's shape, e.g. (28, 28, 1): the encoder's."""
-        return tuple(self.encoder.input_shape[1:])
-
-    def check_inputs(self, x):
-        return check_network_inputs(x, self.encoder.input_shape)
 
     def encode(self, x, batch_size=1000):
         """The posterior q(z|x): `(mean, log_var)`, each (n, latent_dim)."""

@@ -178,6 +178,19 @@ def began_autoencoder(channels=1, width=64, code_dim=64, name="critic"):
     return keras.Model(inputs, outputs, name=name)
 
 
+def latent_walk(generate, z0, z1, steps, shape):
+    """`generate`'s images along the straight lines from `z0` to `z1` in `steps` steps (DCGAN, Section 6.1):
+    codes of shape (latent_dim,) give (steps, *shape); of shape (n, latent_dim) a grid (n, steps, *shape)."""
+    z0, z1 = np.asarray(z0, dtype="float32"), np.asarray(z1, dtype="float32")
+    if z0.shape != z1.shape:
+        raise InputError(f"z0 and z1 must have one shape; got {z0.shape} and {z1.shape}")
+    pairs = np.atleast_2d(z0), np.atleast_2d(z1)
+    t = np.linspace(0.0, 1.0, int(steps), dtype="float32")[None, :, None]
+    z = (1.0 - t) * pairs[0][:, None] + t * pairs[1][:, None]  # (n, steps, latent_dim)
+    grid = generate(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2] + tuple(shape))
+    return grid if z0.ndim == 2 else grid[0]
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class GAN(AdversarialModel):
     """A GAN trained with one of `LOSSES`; `generator` maps z to data, `critic` scores data.
@@ -434,14 +447,7 @@ class GAN(AdversarialModel):
         (n, latent_dim) they give a grid (n, steps, *data_shape), one row per
         pair, ready for `zoo.viz.save_rows`.
         """
-        z0, z1 = np.asarray(z0, dtype="float32"), np.asarray(z1, dtype="float32")
-        if z0.shape != z1.shape:
-            raise InputError(f"z0 and z1 must have one shape; got {z0.shape} and {z1.shape}")
-        pairs = np.atleast_2d(z0), np.atleast_2d(z1)
-        t = np.linspace(0.0, 1.0, int(steps), dtype="float32")[None, :, None]
-        z = (1.0 - t) * pairs[0][:, None] + t * pairs[1][:, None]  # (n, steps, latent_dim)
-        grid = self.generate(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2] + self.data_shape)
-        return grid if z0.ndim == 2 else grid[0]
+        return latent_walk(self.generate, z0, z1, steps, self.data_shape)
 
     def get_config(self):
         return {

@@ -83,6 +83,7 @@ from keras import ops
 from zoo.data import check_images
 from zoo.errors import InputError
 from zoo.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from zoo.models.gan import latent_walk
 from zoo.trainers import AdversarialModel
 
 LEAKY_SLOPE = 0.2  # the paper's leaky ReLU
@@ -728,14 +729,7 @@ class ProGAN(AdversarialModel):
     def interpolate(self, z0, z1, steps=8):
         """Samples along the straight line from `z0` to `z1`, as `GAN.interpolate`: codes of shape
         (latent_dim,) give (steps, H, W, C); of shape (n, latent_dim) a grid (n, steps, H, W, C)."""
-        z0, z1 = np.asarray(z0, dtype="float32"), np.asarray(z1, dtype="float32")
-        if z0.shape != z1.shape:
-            raise InputError(f"z0 and z1 must have one shape; got {z0.shape} and {z1.shape}")
-        pairs = np.atleast_2d(z0), np.atleast_2d(z1)
-        t = np.linspace(0.0, 1.0, int(steps), dtype="float32")[None, :, None]
-        z = (1.0 - t) * pairs[0][:, None] + t * pairs[1][:, None]  # (n, steps, latent_dim)
-        grid = self.generate(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2] + self.image_shape)
-        return grid if z0.ndim == 2 else grid[0]
+        return latent_walk(self.generate, z0, z1, steps, self.image_shape)
 
     def get_config(self):
         return {
