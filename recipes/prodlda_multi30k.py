@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.multi30k import load_multi30k  # noqa: E402
 from zoo.metrics.coherence import npmi_per_topic  # noqa: E402
-from zoo.models.topics import BagOfWordsBatches, OnlineLDA, ProdLDA, paper_optimizer  # noqa: E402
+from zoo.models.topics import BagOfWordsBatches, KLWarmup, OnlineLDA, ProdLDA, paper_optimizer  # noqa: E402
 from zoo.text.bag_of_words import multi30k_vocabulary  # noqa: E402
 
 NAME = "prodlda_multi30k"
@@ -46,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=100, help="ProdLDA passes over the training captions")
     parser.add_argument("--batch-size", type=int, default=200, help="(200 in the paper)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam's (the paper: 2e-3, beta_1 0.99)")
+    parser.add_argument("--kl-warmup", type=int, default=0,
+                        help="epochs over which the KL weight rises from 0 to 1 (0: the paper's ELBO throughout)")
     parser.add_argument("--lda-iterations", type=int, default=20, help="online LDA's passes (max_iter)")
     parser.add_argument("--lda-batch-size", type=int, default=128, help="online LDA's documents a step")
     args = parser.parse_args(argv)
@@ -84,7 +86,8 @@ def train_prodlda(vocabulary, counts, k, args):
     path = _common.state_path(args, NAME).with_name(f"training_state_k{k}.npz")
     state = _common.training_state(args, NAME, model, path=path)
     data = BagOfWordsBatches(counts, batch_size=args.batch_size, seed=args.seed + k)
-    history = _common.fit(model, data, args.epochs, args, state)
+    callbacks = [KLWarmup(args.kl_warmup)] if args.kl_warmup else []
+    history = _common.fit(model, data, args.epochs, args, state, callbacks=callbacks)
     print(f"ProdLDA K={k}: {args.epochs} epochs in {state.seconds:.0f} s, last loss {history['loss'][-1]:.2f}",
           flush=True)
     return model, state, history

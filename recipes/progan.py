@@ -66,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--fmap-max", type=int, default=128, help="(512 in the paper)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="(1e-3 in the paper)")
     parser.add_argument("--eval-minutes", type=float, default=3.0, help="training minutes between curve points")
+    parser.add_argument("--eval-steps", type=int, default=None,
+                        help="steps between curve points instead of --eval-minutes (reproducible points)")
     parser.add_argument("--curve-images", type=int, default=2000, help="samples (and test images) a curve point")
     parser.add_argument("--samples", type=int, default=10000, help="samples for the final metrics")
     args = parser.parse_args(argv)
@@ -73,7 +75,7 @@ def parse_args(argv=None):
         parser.error(f"--grow-share must be in [0, 1); got {args.grow_share}")
     if args.quick:
         args.steps, args.batch_size, args.latent_dim, args.fmap_base, args.fmap_max = 12, 8, 16, 64, 16
-        args.eval_minutes, args.samples, args.curve_images = 0.1, 128, 64
+        args.eval_steps, args.samples, args.curve_images = 4, 128, 64
     return args
 
 
@@ -119,13 +121,14 @@ def steps_for_budget(args, model, x):
 
 
 class Curve(keras.callbacks.Callback):
-    """Every `eval_minutes` of training: the judge's Frechet distance and SWD of as many samples as `real` test
+    """Every `eval_minutes` of training (or `eval_steps` steps): the judge's Frechet distance and SWD of as many samples as `real` test
     images (2000), with the training seconds so far (evaluation time left out), kept in the state's record."""
 
-    def __init__(self, record, real, judge, eval_minutes, stage_pictures):
+    def __init__(self, record, real, judge, eval_minutes, stage_pictures, eval_steps=None):
         super().__init__()
         self.record, self.real, self.judge = record, real, judge
         self.interval, self.stage_pictures = 60 * eval_minutes, stage_pictures
+        self.eval_steps, self.steps = eval_steps, 0
         self.real_features = judge.features(real)
         self.record.setdefault("curve", [])
         self.record.setdefault("train_seconds", 0.0)
@@ -136,7 +139,9 @@ class Curve(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
-        if now - self.last < self.interval:
+        self.steps += 1
+        due = self.steps % self.eval_steps == 0 if self.eval_steps else now - self.last >= self.interval
+        if not due:
             return
         self.record["train_seconds"] += now - self.last
         self.point()
@@ -147,11 +152,13 @@ class Curve(keras.callbacks.Callback):
         self.point()
 
     def point(self):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer["generator"].iterations))
+        if self.record["curve"] and self.record["curve"][-1]["step"] == step:
+            return  # the last step was measured already
         fake = self.model.sample(len(self.real), seed=1)
         level, alpha = self.model.stage
         fid = frechet_distance(self.real_features, self.judge.features(fake))
         swd = sliced_wasserstein(pad(self.real), pad(fake), seed=0)["mean"]
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer["generator"].iterations))
         self.record["curve"].append({"train_seconds": round(self.record["train_seconds"], 1), "step": step,
                                      "resolution": resolution_at(level), "alpha": round(alpha, 3),
                                      "fid_judge": round(float(fid), 3), "swd": round(float(swd), 3)})
@@ -186,10 +193,11 @@ def main(argv=None):
         growth = schedule(args, args.steps * args.batch_size)
         model.set_stage(growth.start_level, 1.0)
         callbacks.append(Grow(growth, args.batch_size))
-    state = _common.training_state(args, name, model, exclude=("samples", "eval_minutes", "curve_images"))
+    state = _common.training_state(args, name, model, exclude=("samples", "eval_minutes", "eval_steps", "curve_images"))
     stage_pictures = {}
     judge = judges.judge(args.data)
-    callbacks.append(Curve(state.record, x_test[:args.curve_images], judge, args.eval_minutes, stage_pictures))
+    callbacks.append(Curve(state.record, x_test[:args.curve_images], judge, args.eval_minutes, stage_pictures,
+                           args.eval_steps))
     history = _common.fit(model, data, epochs, args, state, callbacks=callbacks)
     steps = int(keras.ops.convert_to_numpy(model.optimizer["generator"].iterations))
     print(f"trained {steps} steps, {state.record['train_seconds']:.0f} s of training", flush=True)

@@ -13,6 +13,7 @@ from zoo.checkpoints import save_checkpoint
 from zoo.errors import InputError
 from zoo.models.topics import (
     BagOfWordsBatches,
+    KLWarmup,
     OnlineLDA,
     ProdLDA,
     dirichlet_laplace_prior,
@@ -160,6 +161,27 @@ def test_the_loss_is_reconstruction_plus_kl_and_the_bound_matches_it(corpus):
     # The numpy bound (many samples, inference mode) estimates the same expectation as the step's loss.
     bound = model.document_bound(counts[:20], samples=100).mean()  # one decoder call of 2,000 rows
     assert bound == pytest.approx(terms["loss"], rel=0.02)
+
+
+def test_a_kl_warm_up_weighs_the_kl_from_zero_to_one_by_epoch(corpus):
+    documents, vocabulary, counts = corpus
+    model = tiny_prodlda(vocabulary)
+    model.compile(paper_optimizer())
+    weights = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            weights.append(float(keras.ops.convert_to_numpy(self.model.kl_weight)))
+            terms = logs
+            assert terms["loss"] == pytest.approx(terms["reconstruction"] + weights[-1] * terms["kl"], rel=1e-4)
+
+    model.fit(BagOfWordsBatches(vocabulary.transform(documents, sparse=True), batch_size=100), epochs=3,
+              verbose=0, callbacks=[KLWarmup(2), Record()])
+    assert weights == [0.0, 0.5, 1.0]
+    with pytest.raises(InputError, match="at least one epoch"):
+        KLWarmup(0)
+    with pytest.raises(InputError, match=r"in \[0, 1\]"):
+        model.set_kl_weight(1.5)
 
 
 def test_a_few_steps_lower_the_loss_on_a_fixed_batch(corpus):

@@ -186,7 +186,17 @@ class ProdLDA(SingleLossModel):
         self.topic_word.build((None, self.num_topics))
         self.decoder_norm.build((None, vocabulary_size))
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # The KL term's weight in the loss: 1 (the ELBO) unless a warm-up (`KLWarmup`) raises it from 0.
+        self.kl_weight = self.add_weight(shape=(), initializer="ones", trainable=False, name="kl_weight")
         self.built = True
+
+    def set_kl_weight(self, weight):
+        """Weigh the KL term by `weight` in [0, 1] from the next step on (a warm-up; 1 is the ELBO)."""
+        if not 0.0 <= float(weight) <= 1.0:
+            raise InputError(f"the KL weight is in [0, 1]; got {weight!r}")
+        if getattr(self, "_jax_state", None) is not None:  # inside JAX's fit: write its state back first
+            self.jax_state_sync()
+        self.kl_weight.assign(float(weight))
 
     # The networks --------------------------------------------------------------------------------------
 
@@ -230,7 +240,8 @@ class ProdLDA(SingleLossModel):
         logits = self.decode_logits(ops.softmax(z, axis=-1), training=training)
         reconstruction = ops.mean(-ops.sum(x * ops.log_softmax(logits, axis=-1), axis=-1))
         kl = ops.mean(self.prior_kl(mean, log_var))
-        return {"loss": reconstruction + kl, "reconstruction": reconstruction, "kl": kl}
+        loss = reconstruction + ops.cast(self.kl_weight, "float32") * kl
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
     def compile_for_finetuning(self):
         """The paper's Adam (2e-3, beta_1 0.99): a topic model this small fine-tunes as it trains."""
@@ -334,6 +345,21 @@ def _softmax(z):
 def _log_softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Raises a ProdLDA's KL weight linearly from 0 to 1 over the first `epochs` epochs (Bowman et al. 2016's
+    annealing, against the posterior collapse that short documents invite), set at each epoch's start from the
+    epoch's number, so a resumed run sets what the uninterrupted one had."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        if int(epochs) < 1:
+            raise InputError(f"a KL warm-up takes at least one epoch; got {epochs!r}")
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.set_kl_weight(min(1.0, epoch / self.epochs))
 
 
 class BagOfWordsBatches(EpochBatches):
@@ -442,5 +468,5 @@ class OnlineLDA:
         return {"vocabulary": self.vocabulary.get_config(), "num_topics": self.num_topics, **self.settings}
 
 
-__all__ = ["BagOfWordsBatches", "OnlineLDA", "ProdLDA", "Vocabulary", "dirichlet_laplace_prior", "paper_optimizer",
+__all__ = ["BagOfWordsBatches", "KLWarmup", "OnlineLDA", "ProdLDA", "Vocabulary", "dirichlet_laplace_prior", "paper_optimizer",
            "prodlda_multi30k", "top_words"]
