@@ -28,6 +28,10 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
     assert [w.shape for w in model.weights] == [w.shape for w in built.weights]
     metadata = json.loads((registry.get(name).checkpoint_dir / "metadata.json").read_text())["zoo"]
     assert metadata["name"] == name and metadata["metrics"], "a bundled checkpoint carries what its recipe measured"
+    if hasattr(model, "topics"):  # topic models: a caption's topic proportions
+        proportions = model.transform(["a dog runs on the grass ."])
+        assert proportions.shape == (1, model.num_topics) and np.isclose(proportions.sum(), 1, atol=1e-5)
+        return
     if hasattr(model, "translate") and not hasattr(model, "image_shape"):  # text translators
         source, target = model.languages
         out = model.translate(["a man is riding a bike ."], src=source, tgt=target)

@@ -68,6 +68,12 @@ def _fisherfaces_olivetti():
     return fisherfaces_olivetti()
 
 
+def _prodlda_multi30k():
+    from zoo.models.topics import prodlda_multi30k
+
+    return prodlda_multi30k(num_topics=20)
+
+
 def _dae_bsd():
     from zoo.models.denoiser import dae_bsd
 
@@ -349,6 +355,14 @@ ENTRIES = {
             family="gan",
             build=dcgan_builder("wgan_gp"),
             recipe="recipes/gan_mnist.py --loss wgan_gp --dataset fashion_mnist",
+        ),
+        Entry(
+            name="prodlda_multi30k",
+            description="ProdLDA topic model (Srivastava & Sutton 2017), 20 topics over the Multi30k English "
+                        "captions' 3054-word vocabulary; topics() and transform(texts).",
+            family="topics",
+            build=_prodlda_multi30k,
+            recipe="recipes/prodlda_multi30k.py",
         ),
     ]
 }
