@@ -39,7 +39,13 @@ import numpy as np  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data import natural, olivetti  # noqa: E402
 from zoo.data.masks import free_form_masks, save_masks  # noqa: E402
-from zoo.evaluation import completion_scores, completion_test_set, identity_accuracy, mean_of, with_protocol  # noqa: E402
+from zoo.evaluation import (  # noqa: E402
+    completion_scores,
+    completion_test_set,
+    identity_accuracy,
+    mean_of,
+    with_protocol,
+)
 from zoo.metrics.judges import judge_name  # noqa: E402
 from zoo.models.classical_fill import BASELINES  # noqa: E402
 from zoo.models.completion import PHASES, CompletionBatches, ImageCompletion  # noqa: E402
@@ -91,14 +97,18 @@ def parse_args(argv=None):
     return args
 
 
+def scene_sets(args):
+    """The natural-image sets scenes train on: T91 alone for --quick."""
+    return ("t91",) if args.quick else natural.TRAIN_SETS
+
+
 def training_images(args):
     """What the network trains on: the training people's faces, the natural-image training sets, or MNIST's
     training split (never a test set: tests/test_test_sets.py)."""
     if args.data == "faces":
         return olivetti.load_olivetti("train_people")[0]
     if args.data == "scenes":
-        sets = ("t91",) if args.quick else natural.TRAIN_SETS
-        return natural.training_images(sets=sets, channels=3, min_side=DATA["scenes"]["image_size"])
+        return natural.training_images(sets=scene_sets(args), channels=3, min_side=DATA["scenes"]["image_size"])
     import zoo.data
 
     return zoo.data.load("mnist", "train")[0][:512 if args.quick else None]
@@ -106,8 +116,7 @@ def training_images(args):
 
 def training_data(args):
     if args.data == "scenes":
-        sets = ("t91",) if args.quick else natural.TRAIN_SETS
-        return {"image_files": [f for s in sets for f in natural.image_files(s)]}
+        return {"image_files": [f for s in scene_sets(args) for f in natural.image_files(s)]}
     return {"images": training_images(args)}
 
 

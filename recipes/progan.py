@@ -121,8 +121,9 @@ def steps_for_budget(args, model, x):
 
 
 class Curve(keras.callbacks.Callback):
-    """Every `eval_minutes` of training (or `eval_steps` steps): the judge's Frechet distance and SWD of as many samples as `real` test
-    images (2000), with the training seconds so far (evaluation time left out), kept in the state's record."""
+    """Every `eval_minutes` of training (or `eval_steps` steps): the judge's Frechet distance and SWD of as many
+    samples as `real` test images (2000), with the training seconds so far (evaluation time left out), kept in
+    the state's record."""
 
     def __init__(self, record, real, judge, eval_minutes, stage_pictures, eval_steps=None):
         super().__init__()
