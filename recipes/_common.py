@@ -225,6 +225,28 @@ def resumed_config(args, name):
     return TrainingState(state_path(args, name), {}).peek()["identity"]["config"]
 
 
+def steps_for_budget(model, batch, minutes, multiple=1, probe_steps=5, share=0.97):
+    """How many training steps of the compiled `model` on `batch` (train_on_batch's arguments, a tuple) fit in
+    `minutes`, rounded down to a multiple of `multiple` (at least one multiple). A few steps are timed after two
+    that trace or compile; `share` of the time is for the steps, the rest for fit's own work (logging, saving
+    the state). Everything those steps changed (weights, optimizer, seeds, metrics) is put back."""
+    from zoo.resume import state_variables
+
+    before = [keras.ops.convert_to_numpy(v) for v in state_variables(model)]
+    for _ in range(2):
+        model.train_on_batch(*batch)
+    start = time.perf_counter()
+    for _ in range(probe_steps):
+        model.train_on_batch(*batch)
+    seconds = (time.perf_counter() - start) / probe_steps
+    for variable, value in zip(state_variables(model), before):
+        variable.assign(value)
+    steps = int(share * minutes * 60 / seconds)
+    steps = max(multiple, steps - steps % multiple)
+    print(f"{seconds:.3f} s per step here: {steps} steps fit in {minutes:g} minutes", flush=True)
+    return steps
+
+
 def fit(model, data, epochs, args, state, **fit_kwargs):
     """`zoo.resume.fit` with the run's limits and saving interval; returns the history of every epoch."""
     from zoo import resume

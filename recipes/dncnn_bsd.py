@@ -23,7 +23,6 @@ sigma 25: BM3D 28.57, DnCNN-S 29.23, DnCNN-B 29.16.
 
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
@@ -90,21 +89,12 @@ def compile_model(model, learning_rate):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=_common.jit_compile())
 
 
-def steps_for_budget(args, images, probe_steps=8):
-    """How many steps fit in `args.minutes`: times a few steps of a throwaway copy of the model."""
+def budget_steps(args, images):
+    """How many steps fit in `args.minutes`, timed on a throwaway copy of the model."""
     probe = build(args)
     compile_model(probe, args.learning_rate)
     batch = natural.PatchSampler(images, args.patch_size, args.batch_size, steps=1, seed=args.seed).batch(0)
-    for _ in range(3):  # tracing / compiling
-        probe.train_on_batch(batch)
-    start = time.perf_counter()
-    for _ in range(probe_steps):
-        probe.train_on_batch(batch)
-    seconds = (time.perf_counter() - start) / probe_steps
-    steps = int(0.97 * args.minutes * 60 / seconds)  # 3% for fit's own work: logging, saving weights
-    steps = max(args.steps_per_epoch, steps - steps % args.steps_per_epoch)
-    print(f"{seconds:.3f} s per step here: {steps} steps fit in {args.minutes:g} minutes", flush=True)
-    return steps
+    return _common.steps_for_budget(probe, (batch,), args.minutes, args.steps_per_epoch, probe_steps=8)
 
 
 def train(model, images, args):
@@ -206,7 +196,7 @@ def main(argv=None):
     model = build(args)
     if args.steps is None and not args.weights:  # a resumed run keeps the steps its budget gave when it began
         resumed = _common.resumed_config(args, NAME)
-        args.steps = resumed["steps"] if resumed else steps_for_budget(args, images)
+        args.steps = resumed["steps"] if resumed else budget_steps(args, images)
     if args.weights:
         model.load_weights(args.weights)
         steps, history, state = None, None, None

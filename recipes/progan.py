@@ -103,23 +103,6 @@ def schedule(args, total_images):
     return GrowthSchedule(RESOLUTION, stable_images=per_phase, fade_images=per_phase, total_images=total_images)
 
 
-def steps_for_budget(args, model, x):
-    """How many steps fit in --minutes, timed on a few steps at the full resolution (a progressive step costs
-    the same: every level is computed)."""
-    weights = model.get_weights()
-    batch = x[:args.batch_size]
-    for _ in range(2):
-        model.train_on_batch(batch)
-    start = time.perf_counter()
-    for _ in range(5):
-        model.train_on_batch(batch)
-    seconds = (time.perf_counter() - start) / 5
-    model.set_weights(weights)
-    steps = int(0.9 * args.minutes * 60 / seconds)  # a tenth for fit's own work and the saves
-    print(f"{seconds:.3f} s per step here: {steps} steps in {args.minutes:g} minutes", flush=True)
-    return steps
-
-
 class Curve(keras.callbacks.Callback):
     """Every `eval_minutes` of training (or `eval_steps` steps): the judge's Frechet distance and SWD of as many
     samples as `real` test images (2000), with the training seconds so far (evaluation time left out), kept in
@@ -183,8 +166,9 @@ def main(argv=None):
     model.compile(learning_rate=args.learning_rate)
     if args.steps is None:  # a resumed run keeps the steps its budget gave when it began
         resumed = _common.resumed_config(args, name)
-        args.steps = resumed["steps"] if resumed else steps_for_budget(args, model, x_train)
-    model.compile(learning_rate=args.learning_rate)  # fresh optimizers after the timing
+        # timed at the full resolution: a progressive step costs as much, every level is computed
+        args.steps = resumed["steps"] if resumed else _common.steps_for_budget(
+            model, (x_train[:args.batch_size],), args.minutes, share=0.9)
     data = ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed)
     data.steps = min(data.steps, args.steps, 500)  # an epoch: up to 500 batches of a fresh permutation
     epochs = math.ceil(args.steps / data.steps)

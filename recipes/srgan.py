@@ -31,7 +31,6 @@ of flattening it into the dense layer (`--discriminator pooled`, the default; `p
 
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py, srresnet.py, sr_bicubic.py
@@ -158,25 +157,12 @@ def compile_model(model, args):
     model.compile(optimizers={name: optimizer() for name in model.players}, jit_compile=_common.jit_compile())
 
 
-def steps_for_budget(args, model, data, probe_steps=3):
-    """How many steps fit in `args.minutes`, timed on a few steps of `model` (its weights restored after)."""
-    weights = model.get_weights()
-    saved = args.steps
-    args.steps = 2
+def budget_steps(args, model, data):
+    """How many steps fit in `args.minutes`, timed on `model` (compiled here with a throwaway schedule)."""
+    steps, args.steps = args.steps, 2
     compile_model(model, args)
-    lr, hr = data.batch(0)
-    for _ in range(2):
-        model.train_on_batch(lr, hr)
-    start = time.perf_counter()
-    for _ in range(probe_steps):
-        model.train_on_batch(lr, hr)
-    seconds = (time.perf_counter() - start) / probe_steps
-    model.set_weights(weights)
-    args.steps = saved
-    steps = int(0.97 * args.minutes * 60 / seconds)
-    steps = max(args.steps_per_epoch, steps - steps % args.steps_per_epoch)
-    print(f"{seconds:.3f} s per step here: {steps} steps fit in {args.minutes:g} minutes", flush=True)
-    return steps
+    args.steps = steps
+    return _common.steps_for_budget(model, data.batch(0), args.minutes, args.steps_per_epoch, probe_steps=3)
 
 
 def evaluate(model, start, judge, args):
@@ -264,7 +250,7 @@ def main(argv=None):
         calibration = None
     model = build(args, start, features, args.content_weight)
     if args.steps is None:
-        args.steps = resumed["steps"] if resumed else steps_for_budget(args, model, data_for(1))
+        args.steps = resumed["steps"] if resumed else budget_steps(args, model, data_for(1))
 
     steps_per_epoch = min(args.steps_per_epoch, args.steps)
     compile_model(model, args)

@@ -24,7 +24,6 @@ Wang et al.'s SSIM computed here (see recipes/sr_bicubic.py), so bicubic's SSIM 
 
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py, recipes/sr_bicubic.py
@@ -114,21 +113,12 @@ def training_pairs(args):
     return sets, pairs
 
 
-def steps_for_budget(args, pairs, probe_steps=5):
-    """How many steps fit in `args.minutes`: times a few steps of a throwaway copy of the model."""
+def budget_steps(args, pairs):
+    """How many steps fit in `args.minutes`, timed on a throwaway copy of the model."""
     probe = build(args)
     compile_model(probe, args.learning_rate)
-    lr, hr = SRPairs(pairs, SCALE, args.patch_size, args.batch_size, steps=1, seed=args.seed).batch(0)
-    for _ in range(2):  # tracing / compiling
-        probe.train_on_batch(lr, hr)
-    start = time.perf_counter()
-    for _ in range(probe_steps):
-        probe.train_on_batch(lr, hr)
-    seconds = (time.perf_counter() - start) / probe_steps
-    steps = int(0.97 * args.minutes * 60 / seconds)  # 3% for fit's own work: logging, saving the state
-    steps = max(args.steps_per_epoch, steps - steps % args.steps_per_epoch)
-    print(f"{seconds:.3f} s per step here: {steps} steps fit in {args.minutes:g} minutes", flush=True)
-    return steps
+    batch = SRPairs(pairs, SCALE, args.patch_size, args.batch_size, steps=1, seed=args.seed).batch(0)
+    return _common.steps_for_budget(probe, batch, args.minutes, args.steps_per_epoch)
 
 
 def train(model, pairs, args):
@@ -244,7 +234,7 @@ def main(argv=None):
         sets, pairs = training_pairs(args)
         if args.steps is None:  # a resumed run keeps the steps its budget gave when it began
             resumed = _common.resumed_config(args, NAME)
-            args.steps = resumed["steps"] if resumed else steps_for_budget(args, pairs)
+            args.steps = resumed["steps"] if resumed else budget_steps(args, pairs)
         steps, history, state = train(model, pairs, args)
         print(f"trained {steps} steps in {state.seconds:.0f} s", flush=True)
     eval_clock = _common.Stopwatch()

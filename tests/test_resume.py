@@ -14,6 +14,8 @@ from zoo.models.gan import GAN, dcgan_critic, dcgan_generator
 from zoo.models.vae import VAE
 from zoo.resume import TrainingState, TrainingStateError, TrainingStopped, epoch_cut_short, fit, state_variables
 
+from conftest import load_recipe
+
 EPOCHS = 3
 IDENTITY = {"recipe": "test", "backend": keras.backend.backend(), "config": {"epochs": EPOCHS}}
 
@@ -295,3 +297,15 @@ def test_the_zoos_callbacks_make_no_host_read_on_the_training_thread_between_sav
     assert len(guards) == EPOCHS * 5 and not any(guards)  # NaNGuard reads the logs off the training thread
     last_batch = max(i for i, (name, _) in enumerate(events) if name == "batch")
     assert not [e for e in events[:last_batch] if e[0] == "sync"]  # the saver waits for the device only to save
+
+
+@pytest.mark.parametrize("build", [vae, wgan_gp], ids=["one optimizer", "two optimizers"])
+def test_timing_a_budget_leaves_the_model_as_it_was(build, images):
+    common = load_recipe("_common")
+    model = build()
+    model.train_on_batch(images[:16])  # a model mid-training: moments, seeds and metrics not at their start
+    before = values(model)
+    steps = common.steps_for_budget(model, (images[:16],), minutes=0.5, multiple=7, probe_steps=2)
+    assert steps >= 7 and steps % 7 == 0
+    for x, y in zip(values(model), before, strict=True):
+        np.testing.assert_array_equal(x, y)
