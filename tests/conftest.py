@@ -55,6 +55,25 @@ def shared_data_dir(relative_file, what):
     return source_dir
 
 
+def missing_data(what, error):
+    """Skip a test whose data this machine lacks; on CI, where shared/data is always there, fail it."""
+    message = f"{what} not found under ZOO_DATA_DIR: {error}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def natural_image_files(*sets):
+    """The files of the natural image sets `sets` (zoo.data.natural), or the test is skipped (failed on CI)."""
+    from zoo.data import natural
+    from zoo.errors import DataNotFoundError
+
+    try:
+        return [natural.image_files(name) for name in sets]
+    except DataNotFoundError as e:
+        missing_data("natural images", e)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def logs_dir(tmp_path_factory):
     """What recipes write besides results (--quick outputs, training states) goes to a folder of this session."""

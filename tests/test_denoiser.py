@@ -12,7 +12,7 @@ from zoo.errors import DataNotFoundError, InputError
 from zoo.metrics import psnr
 from zoo.models.denoiser import OFFSET, OPPONENT, DnCNN
 
-from conftest import load_recipe
+from conftest import load_recipe, missing_data
 
 
 def small_dncnn(seed=0, **kwargs):
@@ -34,8 +34,8 @@ def t91():
     """T91's training images at half size (Set5, used before, is a super-resolution test set)."""
     try:
         return natural.training_images(sets=("t91",), scales=(0.5,))
-    except DataNotFoundError as e:  # data missing on this machine
-        pytest.skip(f"T91 images not found under ZOO_DATA_DIR: {e}")
+    except DataNotFoundError as e:
+        missing_data("T91 images", e)
 
 
 @pytest.fixture(scope="module")

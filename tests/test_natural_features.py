@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import load_recipe
+from conftest import load_recipe, natural_image_files
 from zoo.checkpoints import save_checkpoint
-from zoo.data import natural
-from zoo.errors import DataNotFoundError, InputError
+from zoo.errors import InputError
 from zoo.losses import PerceptualLoss
 from zoo.metrics import judges
 from zoo.models import natural_features as nf
@@ -57,10 +56,7 @@ def to_numpy(x):
 
 @pytest.fixture(scope="module")
 def t91():
-    try:
-        return natural.image_files("t91")
-    except DataNotFoundError as e:
-        pytest.skip(f"T91 images not found under ZOO_DATA_DIR: {e}")
+    return natural_image_files("t91")[0]
 
 
 # Architectures ------------------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import load_recipe
+from conftest import load_recipe, natural_image_files
 from zoo.checkpoints import save_checkpoint
 from zoo.data import natural
 from zoo.data.resize import bicubic_pair
-from zoo.errors import DataNotFoundError, InputError
+from zoo.errors import InputError
 from zoo.models.superres import (
     LUMA,
     MIN_SIZE,
@@ -387,11 +387,7 @@ def test_an_srresnet_checkpoint_gives_the_same_output(tmp_path):
 
 @pytest.mark.one_backend("torch")  # the fastest here; JAX compiles each new shape
 def test_quick_srresnet_recipe_measures_beside_bicubic_and_writes_a_loadable_checkpoint(tmp_path):
-    try:
-        natural.image_files("t91")
-        natural.image_files("set5")
-    except DataNotFoundError as e:
-        pytest.skip(f"SR images not found under ZOO_DATA_DIR: {e}")
+    natural_image_files("t91", "set5")
     recipe = load_recipe("srresnet")
     out, results = tmp_path / "srresnet", tmp_path / "srresnet_x4.json"
     recipe.main(["--quick", "--steps", "3", "--verbose", "0", "--out", str(out), "--results", str(results),
@@ -413,11 +409,7 @@ def test_quick_srresnet_recipe_measures_beside_bicubic_and_writes_a_loadable_che
 
 @pytest.mark.one_backend("torch")
 def test_quick_srgan_recipe_calibrates_its_content_weight_and_judges_three_methods(tmp_path):
-    try:
-        natural.image_files("t91")
-        natural.image_files("set5")
-    except DataNotFoundError as e:
-        pytest.skip(f"SR images not found under ZOO_DATA_DIR: {e}")
+    natural_image_files("t91", "set5")
     out, results = tmp_path / "srgan", tmp_path / "srgan_x4.json"
     load_recipe("srgan").main(["--quick", "--verbose", "0", "--out", str(out), "--results", str(results),
                                "--state", str(tmp_path / "state.npz")])
