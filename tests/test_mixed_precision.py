@@ -10,6 +10,7 @@ Each test builds its models under a policy; a fixture puts float32 back.
 """
 
 import json
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -20,13 +21,19 @@ import zoo
 from zoo.checkpoints import save_checkpoint
 from zoo.losses import SCORE_LOSSES
 from zoo.models.autoencoder import Autoencoder
+from zoo.models.clustering import DEC, VaDE
+from zoo.models.completion import ImageCompletion
 from zoo.models.classifier import DigitClassifier
 from zoo.models.cyclegan import CycleGAN, patch_discriminator, resnet_generator
 from zoo.models.denoiser import DnCNN
 from zoo.models.gan import GAN, began_autoencoder, dcgan_critic, dcgan_generator
+from zoo.models.progan import ProGAN
+from zoo.models.superres import SRGAN, SRResNet
+from zoo.models.topics import BagOfWordsBatches, ProdLDA
 from zoo.models.unmt import UNMT, unmt_batches
 from zoo.models.vae import VAE
 from zoo.text.alignment import AlignmentBatches, EmbeddingAligner
+from zoo.text.bag_of_words import Vocabulary
 from zoo.text.tokenizer import SubwordTokenizer
 from zoo.trainers import OptimizerGroup
 from zoo.trainers.precision import share_gradients
@@ -356,6 +363,48 @@ def zoo_fit(kind, policy):
         model.compile(n_critic=1)
         return model, model.fit(AlignmentBatches(source, target, batch_size=4, n_critic=1, steps=2),
                                 verbose=0).history
+    if kind in ("srresnet", "srgan"):
+        lr = np.random.default_rng(0).uniform(size=(8, 4, 4, 3)).astype("float32")
+        hr = np.repeat(np.repeat(lr, 4, axis=1), 4, axis=2)
+        if kind == "srresnet":
+            model = SRResNet(channels=3, width=4, blocks=1, scale=4)
+            model.compile(optimizer="adam")
+        else:
+            features = keras.Sequential([keras.Input((None, None, 3)),
+                                         keras.layers.Conv2D(4, 3, padding="same", name="conv_0")])
+            model = SRGAN(features, ["conv_0"], channels=3, width=4, blocks=1, scale=4, discriminator_width=4,
+                          discriminator_size=16, seed=0)
+            model.compile()
+        return model, model.fit(lr, hr, batch_size=4, verbose=0).history
+    if kind == "completion":
+        model = ImageCompletion(channels=1, image_size=16, local_size=8, hole_sides=(2, 6), width=4,
+                                discriminator_width=2, fill=[0.5])
+        model.compile()
+        model.set_phase("joint")
+        return model, model.fit(images[:, 6:22, 6:22], batch_size=8, verbose=0, seed=1).history
+    if kind == "progan":
+        model = ProGAN(8, 1, latent_dim=8, fmap_base=16, fmap_max=8, seed=0)
+        model.compile()
+        return model, model.fit(images[:, ::3, ::3][:, :8, :8], batch_size=8, verbose=0).history
+    if kind in ("idec", "vade"):
+        inputs, codes = keras.Input((28, 28, 1)), keras.Input((2,))
+        encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+        decoder = keras.Model(codes, keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784)(codes)))
+        if kind == "vade":
+            model = VaDE.from_autoencoder(SimpleNamespace(encoder=encoder, decoder=decoder), n_clusters=2, seed=0)
+            model.compile(optimizer="adam")
+            return model, model.fit(images, batch_size=8, verbose=0).history
+        model = DEC(encoder, decoder, n_clusters=2, clustering_weight=0.1, reconstruction_weight=1.0)
+        model.compile(optimizer="adam")
+        targets = model.refresh_targets(images).targets
+        return model, model.fit(images, targets, batch_size=8, verbose=0).history
+    if kind == "prodlda":
+        rng = np.random.default_rng(0)
+        documents = [" ".join(rng.choice(["cat", "dog", "sun", "rain", "hat", "shoe"], 6)) for _ in range(16)]
+        vocabulary = Vocabulary.fit(documents, min_count=1, stop_words=None)
+        model = ProdLDA(vocabulary, num_topics=2, hidden=(8, 8), seed=0)
+        model.compile(optimizer="adam")
+        return model, model.fit(BagOfWordsBatches(vocabulary.transform(documents), batch_size=8), verbose=0).history
     raise ValueError(kind)
 
 
@@ -365,7 +414,9 @@ def zoo_fit(kind, policy):
 EVERY_STEP = [("autoencoder", "mixed_float16"), ("denoiser", "mixed_bfloat16"), ("classifier", "mixed_float16"),
               ("ns", "mixed_bfloat16"), ("dragan", "mixed_float16"), ("began", "mixed_float16"),
               ("cyclegan", "mixed_bfloat16"), ("unmt", "mixed_bfloat16"), ("unmt", "mixed_float16"),
-              ("aligner", "mixed_float16")]
+              ("aligner", "mixed_float16"), ("srresnet", "mixed_float16"), ("srgan", "mixed_bfloat16"),
+              ("completion", "mixed_float16"), ("progan", "mixed_float16"), ("idec", "mixed_bfloat16"),
+              ("vade", "mixed_float16"), ("prodlda", "mixed_float16")]
 
 
 @pytest.mark.parametrize("kind, policy", EVERY_STEP)
