@@ -16,12 +16,15 @@ from zoo.metrics.codes import cluster_accuracy
 from zoo.models.clustering import (
     DEC,
     GaussianMixture,
+    StackedAutoencoder,
     TargetBatches,
     VaDE,
     student_t_assignments,
     target_distribution,
 )
 from zoo.resume import TrainingState, TrainingStopped
+
+from conftest import load_recipe
 
 CENTRES = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]], "float32")
 
@@ -237,6 +240,38 @@ def test_idec_from_an_autoencoder_survives_a_checkpoint(tmp_path):
     assert DEC.from_autoencoder(ae, n_clusters=3, method="dec").decoder is None
 
 
+def test_the_papers_stacked_autoencoder_trains_feeds_idec_and_vade_and_survives_a_checkpoint(tmp_path):
+    x = np.random.default_rng(0).uniform(size=(12, 8, 8, 1)).astype("float32")
+    for output in ("linear", "logits"):
+        keras.utils.set_random_seed(0)
+        ae = StackedAutoencoder((8, 8, 1), dims=(16, 3), decoder_output=output)
+        assert [layer.units for layer in ae.encoder.layers if hasattr(layer, "units")] == [16, 3]
+        assert [layer.units for layer in ae.decoder.layers if hasattr(layer, "units")] == [16, 64]
+        out = to_numpy(ae(x))
+        loss = float(to_numpy(ae.compute_terms(keras.ops.convert_to_tensor(x))["loss"]))
+        if output == "linear":  # the mean squared error (IDEC's pretraining)
+            assert loss == pytest.approx(np.mean((x - out) ** 2), rel=1e-4)
+        else:  # the Bernoulli cross-entropy per image (VaDE's)
+            by_hand = -np.mean(np.sum(x * out - np.logaddexp(0.0, out), axis=(1, 2, 3)))
+            assert loss == pytest.approx(by_hand, rel=1e-4)
+            assert 0 <= ae.reconstruct(x).min() and ae.reconstruct(x).max() <= 1
+        ae.compile(optimizer=keras.optimizers.Adam(1e-2))
+        history = ae.fit(x, batch_size=6, epochs=3, verbose=0).history["loss"]
+        assert history[-1] < history[0]
+        path = save_checkpoint(ae, tmp_path / f"sae_{output}", {"name": f"sae_{output}", "description": "tiny"})
+        loaded = zoo.load(path)
+        assert type(loaded) is StackedAutoencoder and loaded.decoder_output == output and loaded.dims == (16, 3)
+        np.testing.assert_allclose(loaded.encode(x), ae.encode(x), atol=1e-6)
+    idec = DEC.from_autoencoder(ae, n_clusters=2, decoder_output="logits")
+    np.testing.assert_allclose(idec.encode(x), ae.encode(x), atol=1e-6)
+    vade = VaDE.from_autoencoder(ae, n_clusters=2)
+    np.testing.assert_allclose(vade.encode(x)[0], ae.encode(x), atol=1e-6)
+    with pytest.raises(ValueError, match="decoder_output must be one of"):
+        StackedAutoencoder(decoder_output="sigmoid")
+    with pytest.raises(InputError, match="8, 8"):
+        ae.encode(np.zeros((2, 28, 28, 1), "float32"))
+
+
 def test_bad_inputs_get_clear_errors():
     with pytest.raises(InputError, match="n_clusters must be an int >= 1"):
         DEC(identity_network(), n_clusters=0)
@@ -352,3 +387,35 @@ def test_vade_bad_inputs_get_clear_errors():
         VaDE(dense_autoencoder().encoder, dense_autoencoder().decoder, n_clusters=3)
     with pytest.raises(InputError, match="n_clusters"):
         VaDE.from_autoencoder(dense_autoencoder(), n_clusters=0)
+
+
+# The recipe ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_recipe_stops_resumes_and_measures_idec_and_vade(tmp_path, real_tfds_dir):
+    recipe = load_recipe("clustering_mnist")
+
+    def run(method, *extra):
+        return recipe.main(["--quick", "--method", method, "--verbose", "0", "--out", str(tmp_path / method),
+                            "--results", str(tmp_path / f"{method}.json"), "--state",
+                            str(tmp_path / method / "state" / "training_state.npz"), *extra])
+
+    with pytest.raises(TrainingStopped):  # inside the pretraining
+        run("idec", "--max-steps", "3")
+    assert not (tmp_path / "idec" / "model.weights.h5").exists()
+    data = run("idec", "--resume")
+    assert data["steps"] in (4, 8, 12) and len(data["curve"]) == data["steps"] // 4 + 1
+    assert set(data["pretrained_codes"]) == {"kmeans_codes_accuracy", "kmeans_codes_nmi", "gmm_codes_accuracy",
+                                             "gmm_codes_nmi"}
+    assert [r["step"] for r in data["training_runs"]["pretrain"]] == [0, 3]
+    model = zoo.load(tmp_path / "idec")
+    assert type(model) is DEC and model.decoder is not None and model.n_clusters == 10
+    assert 0.1 <= data["metrics"]["cluster_accuracy"] <= 1 and 0 <= data["metrics"]["cluster_nmi"] <= 1
+    rows = zoo.evaluation.evaluate(model, quick=True)  # the card's protocol measures it again
+    assert {row.key for row in rows} == {"cluster_accuracy", "cluster_nmi"} and all(row.within for row in rows)
+    assert (tmp_path / "idec_clusters.png").stat().st_size > 0 and (tmp_path / "idec_codes.png").stat().st_size > 0
+
+    data = run("vade")
+    assert type(zoo.load(tmp_path / "vade")) is VaDE and 0 <= data["initial_accuracy"] <= 1
+    assert data["cluster_history"]["loss"][-1] < data["cluster_history"]["loss"][0]

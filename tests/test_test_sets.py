@@ -89,6 +89,15 @@ def test_held_out_olivetti_people_are_a_test_set_of_face_models_only(data_dir):
         test_sets.check_training_data({"images": [*train, held_out[0]]}, family="completion")
 
 
+def test_clustering_may_train_on_the_digit_test_splits_and_nothing_else_may(data_dir):
+    import zoo.data
+
+    test, _ = zoo.data.load("mnist", "test[:5]")
+    test_sets.check_training_data({"images": test}, family="clustering")  # DEC/IDEC/VaDE's protocol: all 70k
+    with pytest.raises(InputError, match="mnist_test"):
+        test_sets.check_training_data({"images": test}, family="vae")
+
+
 def test_unknown_kinds_of_training_data_are_named():
     with pytest.raises(InputError, match="kinds must be among"):
         test_sets.check_training_data({"pictures": []})

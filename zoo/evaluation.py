@@ -35,7 +35,8 @@ QUICK = {"iwae": "the first 1000 test images", "gan_samples": "2000 samples agai
          "cyclegan_outline": "the first 500 test digits", "denoising": "the first 8 images of each set",
          "classification": "the first 2000 test images", "identification": "the whole test split (120 faces)",
          "reconstruction": "the first 2000 test images, k-means skipped", "translation": "the first 200 sentences",
-         "super_resolution": "the first 5 images of each set", "completion": "the first 30 test images"}
+         "super_resolution": "the first 5 images of each set", "completion": "the first 30 test images",
+         "clustering": "the first 1000 images of each split"}
 SR_SETS = ("set5", "set14", "bsd100")  # the test sets of Ledig et al.'s Table 2
 
 
@@ -496,6 +497,24 @@ def reconstruction(model, dataset="mnist", seed=0, active_kl=0.01, images=None, 
         kl = model.kl_per_dimension(x_test)
         out["active_dimensions"] = Measurement(float(np.sum(kl > active_kl)), 0.0, len(x_test), relative=0.1)
     return out
+
+
+@protocol("clustering")
+def clustering(model, dataset="mnist", images=None, quick=False):
+    """Clustering accuracy (clusters matched one to one to the labels, Hungarian) and NMI of
+    `model.predict_clusters` over the training and test images together (70,000 for MNIST, as the DEC, IDEC
+    and VaDE papers), or the first `images` of each split. Labels are used here only."""
+    import zoo.data
+    from zoo.metrics import cluster_accuracy, normalized_mutual_info
+
+    limit = 1000 if quick else images
+    (x_train, y_train), (x_test, y_test) = zoo.data.load(dataset, "train"), zoo.data.load(dataset, "test")
+    x = np.concatenate([x_train[:limit], x_test[:limit]])
+    labels = np.concatenate([y_train[:limit], y_test[:limit]])
+    clusters = model.predict_clusters(x)
+    # No sampling moves them; a backend's rounding may move an image or two between clusters.
+    return {"cluster_accuracy": Measurement(cluster_accuracy(labels, clusters), 0.0, len(x), relative=0.002),
+            "cluster_nmi": Measurement(normalized_mutual_info(labels, clusters), 0.0, len(x), relative=0.002)}
 
 
 @protocol("translation")

@@ -162,6 +162,73 @@ def _networks(autoencoder):
     return autoencoder.encoder, autoencoder.decoder
 
 
+# The papers' autoencoder ----------------------------------------------------------------------------------
+
+PAPER_DIMS = (500, 500, 2000, 10)  # DEC, IDEC and VaDE on MNIST: d-500-500-2000-10
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class StackedAutoencoder(SingleLossModel):
+    """The fully connected autoencoder DEC, IDEC and VaDE pretrain: d-500-500-2000-10 and its mirror.
+
+    ReLU between layers, a linear code (Xie et al. 2016; Guo et al. 2017's code). `decoder_output="linear"`: the
+    decoder's last layer is linear and the loss the mean squared error (IDEC's pretraining);
+    `decoder_output="logits"`: it gives Bernoulli logits and the loss is the cross-entropy per image (nats; VaDE's,
+    whose decoder is a Bernoulli). DEC/IDEC/VaDE's `from_autoencoder` take it (its `.encoder`, `.decoder`).
+    Images in [0, 1] go in as they are; the encoder flattens them, the decoder shapes them back.
+    """
+
+    tracked = ("loss",)
+
+    def __init__(self, data_shape=(28, 28, 1), dims=PAPER_DIMS, decoder_output="linear", **kwargs):
+        super().__init__(**kwargs)
+        if decoder_output not in DECODER_OUTPUTS:
+            raise ValueError(f"decoder_output must be one of {DECODER_OUTPUTS}; got {decoder_output!r}")
+        dims = tuple(int(d) for d in dims)
+        if not dims or min(dims) < 1:
+            raise ValueError(f"dims must be layer widths >= 1, the last the code's; got {dims}")
+        self.data_shape, self.dims, self.decoder_output = tuple(data_shape), dims, decoder_output
+        size = math.prod(self.data_shape)
+        inputs = keras.Input(self.data_shape)
+        x = keras.layers.Flatten()(inputs)
+        for i, width in enumerate(dims[:-1]):
+            x = keras.layers.Dense(width, activation="relu", name=f"encoder_{i}")(x)
+        self.encoder = keras.Model(inputs, keras.layers.Dense(dims[-1], name="code")(x), name="encoder")
+        codes = keras.Input((dims[-1],))
+        x = codes
+        for i, width in enumerate(reversed(dims[:-1])):
+            x = keras.layers.Dense(width, activation="relu", name=f"decoder_{i}")(x)
+        x = keras.layers.Dense(size, name="output")(x)
+        self.decoder = keras.Model(codes, keras.layers.Reshape(self.data_shape)(x), name="decoder")
+        self.built = True
+
+    def call(self, x, training=False):
+        return self.decoder(self.encoder(x, training=training), training=training)
+
+    def compute_terms(self, x, y=None, training=False):
+        output = ops.cast(self(x, training=training), "float32")
+        x = ops.cast(x, "float32")
+        if self.decoder_output == "linear":
+            return {"loss": ops.mean(ops.square(x - output))}
+        return {"loss": -ops.mean(bernoulli_log_likelihood(x, output))}
+
+    def check_inputs(self, x):
+        return check_network_inputs(x, self.encoder.input_shape)
+
+    def encode(self, x, batch_size=1000):
+        """Codes (n, dims[-1]) of `x`."""
+        return batched(lambda b: self.encoder(b, training=False), self.check_inputs(x), batch_size)
+
+    def reconstruct(self, x, batch_size=1000):
+        """The decoder's picture of `x`: in [0, 1] for "logits" (the sigmoid), as it is for "linear"."""
+        out = batched(lambda b: self(b, training=False), self.check_inputs(x), batch_size)
+        return sigmoid(out) if self.decoder_output == "logits" else out
+
+    def get_config(self):
+        return {**super().get_config(), "data_shape": list(self.data_shape), "dims": list(self.dims),
+                "decoder_output": self.decoder_output}
+
+
 # DEC / IDEC --------------------------------------------------------------------------------------------------
 
 def student_t_logits(z, centres, alpha=1.0):
