@@ -172,6 +172,16 @@ def check_state(args, name, path=None, resume=None):
     return path
 
 
+def check_states(args, name, paths):
+    """`check_state` for a run of several trainings in turn, a state file each: with --resume the first must have
+    one, and each of the others resumes where it has one (a run stopped in one never began those after it).
+    Returns whether each resumes, for `training_state(..., resume=)`."""
+    flags = [bool(args.resume) and (i == 0 or Path(path).is_file()) for i, path in enumerate(paths)]
+    for path, flag in zip(paths, flags):
+        check_state(args, name, path, resume=flag)
+    return flags
+
+
 def training_state(args, name, model, exclude=(), path=None, resume=None):
     """The run's `TrainingState` (at `path`, default `state_path`), restored into the compiled `model` with
     --resume (or as `resume` says, for a recipe that trains several models).

@@ -118,13 +118,13 @@ def remaining_minutes(args, started):
     return max(args.max_minutes - (time.monotonic() - started) / 60, 1e-3)
 
 
-def pretrain(args, x):
+def pretrain(args, x, resume):
     """Phase 1: the stacked autoencoder, resumable; returns it and its state."""
     keras.utils.set_random_seed(args.seed)
     ae = StackedAutoencoder(x.shape[1:], args.dims, decoder_output="logits" if args.method == "vade" else "linear")
     ae.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=_common.jit_compile())
     path = states(args)[0]
-    state = _common.training_state(args, name_of(args), ae, path=path)
+    state = _common.training_state(args, name_of(args), ae, path=path, resume=resume)
     data = ArrayBatches(x, batch_size=256, seed=args.seed)
     history = _common.fit(ae, data, args.pretrain_epochs, args, state)
     print(f"pretrained {args.pretrain_epochs} epochs in {state.seconds:.0f} s, loss {history['loss'][-1]:.4f}",
@@ -132,14 +132,14 @@ def pretrain(args, x):
     return ae, state
 
 
-def cluster_idec(args, ae, x, labels, started):
+def cluster_idec(args, ae, x, labels, started, resume):
     """Phase 2 for IDEC / DEC: k-means on the codes, then `fit_clusters`, resumable."""
     kwargs = {"decoder_output": "linear"} if args.method == "idec" else {}
     model = DEC.from_autoencoder(ae, n_clusters=CLUSTERS, method=args.method, gamma=args.gamma, **kwargs)
     optimizer = keras.optimizers.Adam(1e-3) if args.method == "idec" else keras.optimizers.SGD(0.01, momentum=0.9)
     model.compile(optimizer=optimizer, jit_compile=_common.jit_compile())
     path = states(args)[1]
-    state = _common.training_state(args, name_of(args), model, path=path, resume=args.resume and path.is_file())
+    state = _common.training_state(args, name_of(args), model, path=path, resume=resume)
     curve = state.record.setdefault("curve", [])
 
     def log(interval, targets):  # the labels only describe the run; nothing here steers it
@@ -161,7 +161,7 @@ def cluster_idec(args, ae, x, labels, started):
     return model, state, {"steps": result["steps"], "converged": result["converged"], "curve": curve}
 
 
-def cluster_vade(args, ae, x, labels, started):
+def cluster_vade(args, ae, x, labels, started, resume):
     """Phase 2 for VaDE: the prior by EM on the codes, then the ELBO, resumable."""
     keras.utils.set_random_seed(args.seed)
     model = VaDE.from_autoencoder(ae, n_clusters=CLUSTERS, seed=args.seed)
@@ -170,7 +170,6 @@ def cluster_vade(args, ae, x, labels, started):
                                                        staircase=True)
     model.compile(optimizer=keras.optimizers.Adam(rate, epsilon=1e-4), jit_compile=_common.jit_compile())
     path = states(args)[1]
-    resume = args.resume and path.is_file()
     if not resume:
         model.init_prior(x, seed=args.seed)
         initial = cluster_accuracy(labels, model.predict_clusters(x))
@@ -231,17 +230,15 @@ def main(argv=None):
     name = name_of(args)
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, name)
-    pretrain_path, cluster_path = states(args)
-    _common.check_state(args, name, pretrain_path)  # before the data: a bad --resume fails at once
-    _common.check_state(args, name, cluster_path, resume=args.resume and cluster_path.is_file())
+    resume = _common.check_states(args, name, states(args))  # before the data: a bad --resume fails at once
     started = time.monotonic()
 
     x, labels = load_data(args)
     print(f"{len(x)} {DATASETS[args.dataset]['title']} images; {args.method}", flush=True)
-    ae, pretrain_state = pretrain(args, x)
+    ae, pretrain_state = pretrain(args, x, resume[0])
     measured_codes = baselines(ae, x, labels, args)
     cluster = cluster_vade if args.method == "vade" else cluster_idec
-    model, state, run = cluster(args, ae, x, labels, started)
+    model, state, run = cluster(args, ae, x, labels, started, resume[1])
 
     eval_clock = _common.Stopwatch()
     protocol = {"dataset": args.dataset, "images": 1000 if args.quick else None}

@@ -83,13 +83,13 @@ def documents(quick):
     return vocabulary, counts, train, held_counts
 
 
-def train_prodlda(vocabulary, counts, k, args):
+def train_prodlda(vocabulary, counts, k, args, resume):
     """ProdLDA with K topics, resumable (a training state per K)."""
     keras.utils.set_random_seed(args.seed + k)
     model = ProdLDA(vocabulary, num_topics=k, seed=args.seed + k)
     model.compile(optimizer=paper_optimizer(args.learning_rate), jit_compile=_common.jit_compile())
     path = _common.state_path(args, NAME).with_name(f"training_state_k{k}.npz")
-    state = _common.training_state(args, NAME, model, path=path)
+    state = _common.training_state(args, NAME, model, path=path, resume=resume)
     data = BagOfWordsBatches(counts, batch_size=args.batch_size, seed=args.seed + k)
     callbacks = [KLWarmup(args.kl_warmup)] if args.kl_warmup else []
     history = _common.fit(model, data, args.epochs, args, state, callbacks=callbacks)
@@ -124,13 +124,13 @@ def not_evaluated(key, bundled_k):
 def main(argv=None):
     args = parse_args(argv)
     out, results_path = _common.outputs(args, NAME)
-    for k in args.topics:  # before the data: a bad --resume fails at once
-        _common.check_state(args, NAME, _common.state_path(args, NAME).with_name(f"training_state_k{k}.npz"))
+    paths = [_common.state_path(args, NAME).with_name(f"training_state_k{k}.npz") for k in args.topics]
+    resume = dict(zip(args.topics, _common.check_states(args, NAME, paths)))  # before the data: a bad --resume fails
     vocabulary, counts, reference, held_counts = documents(args.quick)
 
     runs, bundled = {}, None
     for k in args.topics:
-        model, state, history = train_prodlda(vocabulary, counts, k, args)
+        model, state, history = train_prodlda(vocabulary, counts, k, args, resume[k])
         clock = _common.Stopwatch()
         lda = OnlineLDA(vocabulary, num_topics=k, batch_size=args.lda_batch_size, max_iter=args.lda_iterations,
                         seed=args.seed).fit(counts)

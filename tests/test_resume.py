@@ -309,3 +309,20 @@ def test_timing_a_budget_leaves_the_model_as_it_was(build, images):
     assert steps >= 7 and steps % 7 == 0
     for x, y in zip(values(model), before, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.backend_free
+def test_a_run_of_several_trainings_resumes_the_first_and_those_after_it_that_began(tmp_path):
+    import argparse
+
+    common = load_recipe("_common")
+    args = argparse.Namespace(resume=True, restart=False)
+    paths = [tmp_path / "first.npz", tmp_path / "second.npz"]
+    with pytest.raises(TrainingStateError, match="no training state at .*first.npz"):
+        common.check_states(args, "test", paths)  # --resume with nothing to resume
+    model = vae()
+    TrainingState(paths[0], IDENTITY).save(model)
+    assert common.check_states(args, "test", paths) == [True, False]  # stopped in the first
+    TrainingState(paths[1], IDENTITY).save(model)
+    assert common.check_states(args, "test", paths) == [True, True]
+    assert common.check_states(argparse.Namespace(resume=False, restart=True), "test", paths) == [False, False]
