@@ -220,6 +220,27 @@ def test_compile_and_the_losses_read_like_the_paper():
     assert float(to_numpy(generator_loss)) == pytest.approx(-fake_scores.mean(), rel=1e-5, abs=1e-6)
 
 
+def test_the_average_generator_follows_the_generator_by_ema_beta_and_is_what_samples_come_from():
+    model = tiny(8, ema_beta=0.9)
+    z = codes(3)
+    np.testing.assert_allclose(to_numpy(model.average_generator(z)), to_numpy(model.generator(z)), atol=1e-6)
+    before = [to_numpy(w) for w in model.average_generator.weights]
+    for weight in model.generator.trainable_weights:
+        weight.assign(weight + 1.0)
+    model.update_average()  # what each train_step does after the generator's update
+    for average, weight, old in zip(model.average_generator.weights, model.generator.weights, before, strict=True):
+        expected = 0.9 * old + 0.1 * to_numpy(weight) if weight.trainable else old
+        np.testing.assert_allclose(to_numpy(average), expected, rtol=1e-6, atol=1e-6)
+    raw = to_numpy(model.average_generator(z))
+    np.testing.assert_allclose(model.generate(z), np.clip((raw + 1) / 2, 0, 1), atol=1e-6)
+    model.set_stage(1, 0.25)
+    assert (int(to_numpy(model.average_generator.level)), float(to_numpy(model.average_generator.alpha))) == (1, 0.25)
+    plain = tiny(8, ema_beta=0)
+    assert plain.average_generator is None and plain.sampling_generator is plain.generator
+    with pytest.raises(ValueError, match="ema_beta must be in"):
+        tiny(8, ema_beta=1.0)
+
+
 # Training, growth and checkpoints ---------------------------------------------------------------------------
 
 

@@ -66,7 +66,8 @@ Where this differs from the authors' code (for a recipe to decide):
   1 / sqrt(1 - beta_2) = 10 times the learning rate, falling back over some
   hundred steps.
 - They sample and evaluate with an exponential moving average of the
-  generator's weights (Gs, beta 0.999); there is none here.
+  generator's weights (Gs, beta 0.999); so does `ProGAN` (its
+  `average_generator`, `ema_beta=0.999`; 0 samples the trained generator).
 - Their batch size falls at high resolutions (16 up to 128x128, then 14, 6,
   3); `Grow` counts images as steps x one batch size.
 - Their "recursive" networks skip the blocks above the current level (see
@@ -549,6 +550,10 @@ class ProGAN(AdversarialModel):
     and one generator update on `-E[D(G(z))]`, each with fresh z ~ N(0, I).
     Real images are shown at the current stage (see the module docstring).
 
+    After each generator update, `average_generator` moves towards it:
+    w_avg <- ema_beta * w_avg + (1 - ema_beta) * w (the authors' Gs, beta
+    0.999); it is what `generate`, `sample` and `interpolate` draw from.
+
     Numpy in, numpy out: `generate(z)`, `sample(n, seed)`, `interpolate(z0,
     z1, steps)`, images in [0, 1] at the full resolution.
 
@@ -560,6 +565,7 @@ class ProGAN(AdversarialModel):
         mbstd_group_size: the minibatch standard deviation's group (4; 0 leaves it out).
         gp_weight: lambda of the gradient penalty (10).
         drift_weight: epsilon_drift (0.001).
+        ema_beta: the average generator's decay per step (0.999; 0: no average, sample the generator itself).
     """
 
     players = ("generator", "critic")
@@ -567,7 +573,8 @@ class ProGAN(AdversarialModel):
     selection_metric = None  # a GAN's losses do not measure its pictures: fine-tuning keeps the last epoch
 
     def __init__(self, resolution=32, image_channels=3, latent_dim=None, fmap_base=8192, fmap_max=512,
-                 mbstd_group_size=4, gp_weight=10.0, drift_weight=1e-3, crop=None, seed=None, **kwargs):
+                 mbstd_group_size=4, gp_weight=10.0, drift_weight=1e-3, crop=None, ema_beta=0.999, seed=None,
+                 **kwargs):
         resolution = check_resolution(resolution)
         if crop is not None and (not _whole(crop) or not 1 <= crop <= resolution):
             raise ValueError(f"crop must be None or a side from 1 to the resolution ({resolution}); got {crop!r}")
@@ -575,10 +582,20 @@ class ProGAN(AdversarialModel):
             raise ValueError(f"image_channels must be 1 (grey) or 3 (colour); got {image_channels!r}")
         if not float(gp_weight) >= 0 or not float(drift_weight) >= 0:
             raise ValueError(f"gp_weight and drift_weight must be >= 0; got {gp_weight!r}, {drift_weight!r}")
+        if not 0.0 <= float(ema_beta) < 1.0:
+            raise ValueError(f"ema_beta must be in [0, 1) (0: no average generator); got {ema_beta!r}")
         generator = ProGenerator(resolution, image_channels, latent_dim, fmap_base, fmap_max)
         critic = ProCritic(resolution, image_channels, fmap_base, fmap_max, mbstd_group_size)
         super().__init__(latent_dim=generator.latent_dim, seed=seed, **kwargs)
         self.generator, self.critic = generator, critic
+        self.ema_beta = float(ema_beta)
+        self.average_generator = None
+        if self.ema_beta:
+            self.average_generator = ProGenerator(resolution, image_channels, latent_dim, fmap_base, fmap_max,
+                                                  name="average_generator")
+            self.average_generator.trainable = False
+            for average, weight in zip(self.average_generator.weights, generator.weights, strict=True):
+                average.assign(ops.convert_to_numpy(weight))  # a copy: on JAX one buffer may not be two variables
         self.resolution, self.image_channels = resolution, int(image_channels)
         self.fmap_base, self.fmap_max = int(fmap_base), int(fmap_max)
         self.mbstd_group_size = critic.mbstd_group_size
@@ -623,10 +640,13 @@ class ProGAN(AdversarialModel):
         """
         level, alpha = _check_stage(level, alpha, self.max_level)
         self._sync()
-        for network in (self.generator, self.critic):
+        for network in self._staged_networks():
             network.level.assign(level)
             network.alpha.assign(alpha)
         return self
+
+    def _staged_networks(self):
+        return [n for n in (self.generator, self.critic, self.average_generator) if n is not None]
 
     @property
     def stage(self):
@@ -685,7 +705,16 @@ class ProGAN(AdversarialModel):
             terms = self.player_step("critic", self.critic_loss, real, self.sample_latent(batch_size),
                                      self.sample_uniform((batch_size,)))
         terms.update(self.player_step("generator", self.generator_loss, self.sample_latent(batch_size)))
+        self.update_average()
         return self.update_trackers(terms)
+
+    def update_average(self):
+        """w_avg <- ema_beta * w_avg + (1 - ema_beta) * w for each of the generator's trainable weights."""
+        if self.average_generator is None:
+            return
+        for average, weight in zip(self.average_generator.weights, self.generator.weights, strict=True):
+            if weight.trainable:
+                average.assign(self.ema_beta * average + (1.0 - self.ema_beta) * ops.cast(weight, average.dtype))
 
     def test_step(self, data):
         """Both players' losses on held-out images at the current stage, no updates."""
@@ -701,6 +730,11 @@ class ProGAN(AdversarialModel):
     def check_inputs(self, x):
         return check_images(x, shape=(self.resolution, self.resolution), channels=self.image_channels)
 
+    @property
+    def sampling_generator(self):
+        """The network samples come from: the average generator, or the generator where there is none."""
+        return self.generator if self.average_generator is None else self.average_generator
+
     def generate(self, z, batch_size=64):
         """Images in [0, 1] (n, resolution, resolution, C) for codes `z` (n, latent_dim), at the current stage."""
         z = np.asarray(z, dtype="float32")
@@ -711,9 +745,10 @@ class ProGAN(AdversarialModel):
         if len(z) == 0:
             return np.zeros((0,) + self.image_shape, np.float32)
         self._sync()
+        generator = self.sampling_generator
         out = np.concatenate([
-            ops.convert_to_numpy(ops.cast(self.generator(ops.convert_to_tensor(z[i:i + batch_size]),
-                                                         training=False), "float32"))
+            ops.convert_to_numpy(ops.cast(generator(ops.convert_to_tensor(z[i:i + batch_size]), training=False),
+                                          "float32"))
             for i in range(0, len(z), int(batch_size))])
         out = np.clip((out + 1.0) / 2.0, 0.0, 1.0)
         if self.crop:
@@ -743,6 +778,7 @@ class ProGAN(AdversarialModel):
             "gp_weight": self.gp_weight,
             "drift_weight": self.drift_weight,
             "crop": self.crop,
+            "ema_beta": self.ema_beta,
             "seed": self.seed,
         }
 
