@@ -382,3 +382,24 @@ def test_quick_recipe_grows_measures_a_curve_and_writes_a_loadable_checkpoint(tm
         assert results.with_name(picture).stat().st_size > 0
     model = zoo.load(out)
     assert isinstance(model, ProGAN) and model.stage == (3, 1.0) and model.sample(2, seed=0).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_face_recipe_grows_to_64_and_checks_memorisation(tmp_path):
+    from conftest import load_recipe, shared_data_dir
+
+    shared_data_dir("olivetti_faces/olivetti_faces.npz", "the Olivetti faces")
+    out, results = tmp_path / "faces", tmp_path / "faces.json"
+    load_recipe("progan").main(["--quick", "--data", "olivetti", "--verbose", "0", "--out", str(out), "--results",
+                                str(results), "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert data["resolution"] == 64 and data["curve"][-1]["resolution"] == 64
+    assert {"fid_olivetti_judge", "swd"} == set(data["metrics"])
+    for key in ("pixel", "judge"):
+        row = data["memorisation"][key]
+        assert 0 < row["held_out_min"] <= row["held_out_median"] and 0 <= row["samples_closer_than_any_held_out"] <= 1
+    assert results.with_name("faces_nearest_faces.png").stat().st_size > 0
+    model = zoo.load(out)
+    assert model.sample(2, seed=0).shape == (2, 64, 64, 1)
+    rows = zoo.evaluation.evaluate(model)  # the card's face_samples protocol measures it again
+    assert {row.key for row in rows} == {"fid_olivetti_judge", "swd"} and all(row.within for row in rows)
