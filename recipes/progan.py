@@ -1,5 +1,5 @@
-"""Recipe: progressive growing of GANs (progan_fashion_mnist, progan_mnist, progan_olivetti), or the same networks
-at full size.
+"""Recipe: progressive growing of GANs (progan_fashion_mnist, progan_mnist, progan_stacked_mnist, progan_olivetti),
+or the same networks at full size.
 
 Karras, Aila, Laine & Lehtinen, "Progressive Growing of GANs for Improved Quality, Stability, and Variation",
 ICLR 2018 (arXiv:1710.10196): zoo/models/progan.py's generator and critic (equalized learning rate, pixelwise
@@ -12,7 +12,9 @@ from the first step: the paper's claim, progressive against not, measured at equ
 Data: digits (MNIST, Fashion-MNIST) padded from 28x28 to 32x32 with their black background and sampled back at
 28x28, so the judges and the feature networks read them as any MNIST GAN's (zoo.evaluation's gan_samples
 protocol); Olivetti faces at 64x64, the 300 images of the 30 people face models train on (the 10 others are held
-out), measured against those 300 by olivetti_judge (zoo.evaluation's face_samples protocol). With 300 faces
+out), measured against those 300 by olivetti_judge (zoo.evaluation's face_samples protocol); stacked MNIST in
+colour (three random training digits a stack, 128,000 stacks as PacGAN), measured by the modes of 1000 its samples
+cover (zoo.evaluation's stacked_modes protocol, as gan_stacked_mnist). With 300 faces
 memorisation is the risk: each sample's nearest training face, by pixels and by the judge's features, is set
 against the nearest training face of each held-out person's image, and the closest pairs are shown.
 
@@ -25,6 +27,7 @@ resolution's stable phase, the final samples and an interpolation grid.
     python recipes/progan.py --data fashion_mnist --minutes 30 --mode fixed \\
         --out logs/progan_fixed --results logs/progan_fixed.json                 # the non-progressive baseline
     python recipes/progan.py --data olivetti --minutes 120                        # -> checkpoints/progan_olivetti
+    python recipes/progan.py --data stacked_mnist --minutes 60                    # 1000 modes: against gan_stacked_mnist
     python recipes/progan.py --quick                                             # seconds, tiny settings
     python recipes/progan.py --data fashion_mnist --resume                        # continue a stopped run
 """
@@ -37,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
 
 import _common  # noqa: E402
+from gan_stacked_mnist import judge_metrics, mode_statistics  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -44,21 +48,27 @@ import zoo.data  # noqa: E402
 from zoo import evaluation  # noqa: E402
 from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data import olivetti  # noqa: E402
+from zoo.data.stacked import StackedBatches, stack_digits, stacked_indices  # noqa: E402
 from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.metrics import frechet_distance, judges  # noqa: E402
+from zoo.metrics.modes import channel_labels, mode_histogram, modes_covered  # noqa: E402
 from zoo.metrics.swd import sliced_wasserstein  # noqa: E402
 from zoo.models.progan import Grow, GrowthSchedule, ProGAN, resolution_at  # noqa: E402
 from zoo.viz import save_image_grid, save_rows  # noqa: E402
 
 PAPER = ("Karras, Aila, Laine & Lehtinen, Progressive Growing of GANs for Improved Quality, Stability, and "
          "Variation, ICLR 2018 (arXiv:1710.10196)")
-DATA = {  # the judge is zoo.metrics.judges.judge(data)
+DATA = {  # the judge is zoo.metrics.judges.judge(data), or mnist_judge for stacked MNIST
     "fashion_mnist": {"name": "progan_fashion_mnist", "classifier": "fashionnet", "resolution": 32, "crop": 28,
-                      "title": "Fashion-MNIST"},
-    "mnist": {"name": "progan_mnist", "classifier": "mnistnet", "resolution": 32, "crop": 28, "title": "MNIST"},
-    "olivetti": {"name": "progan_olivetti", "classifier": None, "resolution": 64, "crop": None,
+                      "channels": 1, "title": "Fashion-MNIST"},
+    "mnist": {"name": "progan_mnist", "classifier": "mnistnet", "resolution": 32, "crop": 28, "channels": 1,
+              "title": "MNIST"},
+    "stacked_mnist": {"name": "progan_stacked_mnist", "classifier": "mnistnet", "resolution": 32, "crop": 28,
+                      "channels": 3, "title": "stacked MNIST"},
+    "olivetti": {"name": "progan_olivetti", "classifier": None, "resolution": 64, "crop": None, "channels": 1,
                  "title": "Olivetti faces"},
 }
+STACKED_TRAIN, STACKED_SAMPLES = 128000, 26000  # PacGAN's stacked training images and samples
 SHOWN_PAIRS = 8  # samples closest to a training face, shown beside it
 
 
@@ -80,10 +90,13 @@ def parse_args(argv=None):
     parser.add_argument("--eval-steps", type=int, default=None,
                         help="steps between curve points instead of --eval-minutes (reproducible points)")
     parser.add_argument("--curve-images", type=int, default=2000, help="samples (and test images) a curve point")
-    parser.add_argument("--samples", type=int, default=10000, help="samples for the final metrics")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="samples for the final metrics (10,000; stacked MNIST: PacGAN's 26,000)")
     args = parser.parse_args(argv)
     if not 0 <= args.grow_share < 1:
         parser.error(f"--grow-share must be in [0, 1); got {args.grow_share}")
+    if args.samples is None:
+        args.samples = STACKED_SAMPLES if args.data == "stacked_mnist" else 10000
     if args.quick:
         args.steps, args.batch_size, args.latent_dim, args.fmap_base, args.fmap_max = 12, 8, 16, 64, 16
         args.eval_steps, args.samples, args.curve_images = 4, 128, 64
@@ -91,10 +104,11 @@ def parse_args(argv=None):
 
 
 def training_images(data):
-    """The training images at their size: the digits' training split, or the faces of the 30 people not held out."""
+    """The training images at their size: the digits' training split (stacked MNIST stacks MNIST's on the fly), or
+    the faces of the 30 people not held out."""
     if data == "olivetti":
         return olivetti.load_olivetti("train_people")[0]
-    return zoo.data.load(data, "train")[0]
+    return zoo.data.load("mnist" if data == "stacked_mnist" else data, "train")[0]
 
 
 def training_data(args):
@@ -102,11 +116,37 @@ def training_data(args):
     return {"images": training_images(args.data)}
 
 
-def reference_images(data):
-    """What samples are measured against: the digits' test split; for faces the training faces themselves (a
-    face GAN's test is its samples against the people it learned; the held-out people serve the memorisation
-    check)."""
-    return training_images(data) if data == "olivetti" else zoo.data.load(data, "test")[0]
+def reference_images(data, count, seed):
+    """What samples are measured against: the digits' test split (`count` random stacks of three test digits for
+    stacked MNIST); for faces the training faces themselves (a face GAN's test is its samples against the people
+    it learned; the held-out people serve the memorisation check)."""
+    if data == "olivetti":
+        return training_images(data)
+    if data == "stacked_mnist":
+        x_test = zoo.data.load("mnist", "test")[0]
+        return stack_digits(x_test, stacked_indices(len(x_test), count, seed=seed + 1))
+    return zoo.data.load(data, "test")[0]
+
+
+def training_batches(args, resolution):
+    """The batches of a run: whole images, or stacked MNIST stacked on the fly from 128,000 index triples."""
+    images = pad(training_images(args.data)[:2048 if args.quick else None], resolution)
+    if args.data == "stacked_mnist":
+        indices = stacked_indices(len(images), 2048 if args.quick else STACKED_TRAIN, seed=args.seed)
+        return StackedBatches(images, indices, batch_size=args.batch_size, seed=args.seed), len(indices)
+    return ArrayBatches(images, batch_size=args.batch_size, seed=args.seed), len(images)
+
+
+def curve_score(args, reference):
+    """What a curve point measures of as many samples as `reference` images, besides the SWD: the judge's Frechet
+    distance, or for stacked MNIST the modes (of 1000) mnist_judge reads in their channels."""
+    if args.data == "stacked_mnist":
+        judge = judges.judge("mnist")
+        return lambda fake: {"modes_judge": modes_covered(mode_histogram(channel_labels(judge.predict_labels,
+                                                                                        fake)))}
+    judge = judges.judge(args.data)
+    real_features = judge.features(reference)
+    return lambda fake: {"fid_judge": round(float(frechet_distance(real_features, judge.features(fake))), 3)}
 
 
 def pad(images, resolution):
@@ -117,7 +157,7 @@ def pad(images, resolution):
 
 def build(args):
     settings = DATA[args.data]
-    return ProGAN(resolution=settings["resolution"], image_channels=1, latent_dim=args.latent_dim,
+    return ProGAN(resolution=settings["resolution"], image_channels=settings["channels"], latent_dim=args.latent_dim,
                   fmap_base=args.fmap_base, fmap_max=args.fmap_max, crop=settings["crop"], seed=args.seed)
 
 
@@ -163,16 +203,15 @@ def memorisation(samples, train, held_out, judge):
 
 
 class Curve(keras.callbacks.Callback):
-    """Every `eval_minutes` of training (or `eval_steps` steps): the judge's Frechet distance and SWD of as many
-    samples as `real` test images (2000), with the training seconds so far (evaluation time left out), kept in
-    the state's record."""
+    """Every `eval_minutes` of training (or `eval_steps` steps): `score` of as many samples as `real` reference
+    images (see `curve_score`) and their SWD against them, with the training seconds so far (evaluation time left
+    out), kept in the state's record."""
 
-    def __init__(self, record, real, judge, eval_minutes, stage_pictures, eval_steps=None):
+    def __init__(self, record, real, score, eval_minutes, stage_pictures, eval_steps=None):
         super().__init__()
-        self.record, self.real, self.judge = record, real, judge
+        self.record, self.real, self.score = record, real, score
         self.interval, self.stage_pictures = 60 * eval_minutes, stage_pictures
         self.eval_steps, self.steps = eval_steps, 0
-        self.real_features = judge.features(real)
         self.record.setdefault("curve", [])
         self.record.setdefault("train_seconds", 0.0)
         self.started = self.last = None
@@ -200,14 +239,14 @@ class Curve(keras.callbacks.Callback):
             return  # the last step was measured already
         fake = self.model.sample(len(self.real), seed=1)
         level, alpha = self.model.stage
-        fid = frechet_distance(self.real_features, self.judge.features(fake))
         resolution = self.model.resolution
         swd = sliced_wasserstein(pad(self.real, resolution), pad(fake, resolution), seed=0)["mean"]
+        scores = {**self.score(fake), "swd": round(float(swd), 3)}
         self.record["curve"].append({"train_seconds": round(self.record["train_seconds"], 1), "step": step,
-                                     "resolution": resolution_at(level), "alpha": round(alpha, 3),
-                                     "fid_judge": round(float(fid), 3), "swd": round(float(swd), 3)})
+                                     "resolution": resolution_at(level), "alpha": round(alpha, 3), **scores})
         print(f"step {step} ({resolution_at(level)}x{resolution_at(level)}, alpha {alpha:.2f}), "
-              f"{self.record['train_seconds']:.0f} s: judge FID {fid:.2f}, SWD {swd:.2f}", flush=True)
+              f"{self.record['train_seconds']:.0f} s: " + ", ".join(f"{k} {v}" for k, v in scores.items()),
+              flush=True)
         if alpha == 1.0 and level not in self.stage_pictures:
             self.stage_pictures[level] = fake[:16]
 
@@ -238,6 +277,35 @@ def measure_digits(model, args, reference):
     metrics = evaluation.with_protocol(metrics, "gan_samples", {"dataset": args.data, "samples": args.samples,
                                                                 "classifier": classifier}, measured)
     return metrics, {"swd_per_level": swd["per_level"]}, samples
+
+
+def measure_stacked(model, args):
+    """The stacked_modes protocol (modes covered of 1000 and the KL of their histogram to uniform, as mnistnet
+    and mnist_judge read each channel of PacGAN's 26,000 samples), beside real stacked test digits read alike, and
+    the SWD against those."""
+    x_test = zoo.data.load("mnist", "test")[0]
+    real = stack_digits(x_test, stacked_indices(len(x_test), args.samples, seed=args.seed + 1))
+    spec = {"samples": args.samples, "seed": args.seed}
+    measured = evaluation.stacked_modes(model, **spec)
+    samples = model.sample(args.samples, seed=args.seed)  # the protocol's samples
+    classifier = zoo.load("mnistnet", compile=False)
+    stats, _ = mode_statistics(samples, classifier)
+    real_stats, _ = mode_statistics(real, classifier)
+    swd = sliced_wasserstein(pad(real, model.resolution), pad(samples, model.resolution), seed=0)
+    split = f"{args.samples} samples; channels labelled by mnistnet"
+    reference = f"real stacked test digits: {real_stats['modes']} modes, KL {real_stats['kl']:.4f}"
+    metrics = [
+        {"key": "modes_covered", "name": "Stacked MNIST modes covered (of 1000)", "value": stats["modes"],
+         "lower_is_better": False, "target": "1000", "split": split, "reference": reference},
+        {"key": "mode_kl", "name": "KL(mode histogram || uniform), nats", "value": round(stats["kl"], 4),
+         "lower_is_better": True, "target": "<= 0.08", "split": split, "reference": reference},
+        *judge_metrics(measured, mode_statistics(real, judges.judge("mnist"))[0], split),
+        {"key": "swd", "name": "Sliced Wasserstein distance x 1e3 against as many real stacked test digits "
+         "(Laplacian pyramid 32x32 and 16x16 patches, mean of the levels)", "value": round(float(swd["mean"]), 4),
+         "unit": "", "lower_is_better": True, "split": split},
+    ]
+    metrics = evaluation.with_protocol(metrics, "stacked_modes", spec, measured)
+    return metrics, {"swd_per_level": swd["per_level"], "real_reference": real_stats}, samples
 
 
 def measure_faces(model, args, reference, results_path):
@@ -275,16 +343,15 @@ def main(argv=None):
     out, results_path = _common.outputs(args, name)
     _common.check_state(args, name)  # before the data: a bad --resume fails at once
 
-    x_train = pad(training_images(args.data)[:2048 if args.quick else None], resolution)
-    reference = reference_images(args.data)
+    data, train_images = training_batches(args, resolution)
+    reference = reference_images(args.data, args.curve_images, args.seed)
     model = build(args)
     model.compile(learning_rate=args.learning_rate)
     if args.steps is None:  # a resumed run keeps the steps its budget gave when it began
         resumed = _common.resumed_config(args, name)
         # timed at the full resolution: a progressive step costs as much, every level is computed
         args.steps = resumed["steps"] if resumed else _common.steps_for_budget(
-            model, (x_train[:args.batch_size],), args.minutes, share=0.9)
-    data = ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed)
+            model, (data.batch(0, 0),), args.minutes, share=0.9)
     data.steps = min(data.steps, args.steps, 500)  # an epoch: up to 500 batches of a fresh permutation
     epochs = math.ceil(args.steps / data.steps)
     args.steps = epochs * data.steps
@@ -295,8 +362,8 @@ def main(argv=None):
         callbacks.append(Grow(growth, args.batch_size))
     state = _common.training_state(args, name, model, exclude=("samples", "eval_minutes", "eval_steps", "curve_images"))
     stage_pictures = {}
-    judge = judges.judge(args.data)
-    callbacks.append(Curve(state.record, reference[:args.curve_images], judge, args.eval_minutes, stage_pictures,
+    real = reference[:args.curve_images]
+    callbacks.append(Curve(state.record, real, curve_score(args, real), args.eval_minutes, stage_pictures,
                            args.eval_steps))
     history = _common.fit(model, data, epochs, args, state, callbacks=callbacks)
     steps = int(keras.ops.convert_to_numpy(model.optimizer["generator"].iterations))
@@ -305,6 +372,8 @@ def main(argv=None):
     clock = _common.Stopwatch()
     if args.data == "olivetti":
         metrics, measured, samples = measure_faces(model, args, reference, results_path)
+    elif args.data == "stacked_mnist":
+        metrics, measured, samples = measure_stacked(model, args)
     else:
         metrics, measured, samples = measure_digits(model, args, reference)
     eval_seconds = clock.seconds
@@ -335,13 +404,13 @@ def main(argv=None):
         "pipeline_tag": "unconditional-image-generation",
         "license": "apache-2.0",
         "dataset": {"name": "olivetti_faces" if args.data == "olivetti" else args.data,
-                    "split": f"train: {len(x_train)} images; measured against {len(reference)}{held_out}"},
+                    "split": f"train: {train_images} images; measured against {len(reference)}{held_out}"},
         "metrics": metrics,
         **_common.provenance(results, f"recipes/{Path(__file__).name}"),
         "steps": steps,
         "tags": ["gan", "progressive-gan", "wgan-gp", args.data],
         "how_to_load": f"```python\nimport zoo\n\nmodel = zoo.load(\"{name}\")\nimages = model.sample(16, seed=0)  "
-                       f"# (16, {side}, {side}, 1) in [0, 1]\n```",
+                       f"# (16, {side}, {side}, {settings['channels']}) in [0, 1]\n```",
         "intended_use": f"Sampling {settings['title']}; a small, CPU-trained progressive GAN to study growing.",
         "limitations": f"Trained on a CPU for {steps} steps of {args.batch_size}, with {args.fmap_max} feature maps "
                        "at most (the paper: 512); the optimizers' state is not reset between phases as the "

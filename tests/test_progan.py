@@ -403,3 +403,20 @@ def test_quick_face_recipe_grows_to_64_and_checks_memorisation(tmp_path):
     assert model.sample(2, seed=0).shape == (2, 64, 64, 1)
     rows = zoo.evaluation.evaluate(model)  # the card's face_samples protocol measures it again
     assert {row.key for row in rows} == {"fid_olivetti_judge", "swd"} and all(row.within for row in rows)
+
+
+@pytest.mark.one_backend("torch")
+def test_quick_stacked_recipe_counts_modes_in_colour(tmp_path, real_tfds_dir, monkeypatch):
+    from conftest import load_recipe
+
+    monkeypatch.setenv("ZOO_TFDS_DIR", real_tfds_dir)
+    out, results = tmp_path / "stacked", tmp_path / "stacked.json"
+    load_recipe("progan").main(["--quick", "--data", "stacked_mnist", "--verbose", "0", "--out", str(out),
+                                "--results", str(results), "--state", str(tmp_path / "state.npz")])
+    data = json.loads(results.read_text())
+    assert all(0 <= p["modes_judge"] <= 1000 and np.isfinite(p["swd"]) for p in data["curve"])
+    assert {"modes_covered", "mode_kl", "modes_covered_mnist_judge", "mode_kl_mnist_judge", "swd"} == \
+        set(data["metrics"])
+    assert 0 < data["real_reference"]["modes"] <= 1000
+    model = zoo.load(out)
+    assert model.sample(2, seed=0).shape == (2, 28, 28, 3)
