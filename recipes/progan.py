@@ -27,7 +27,7 @@ resolution's stable phase, the final samples and an interpolation grid.
     python recipes/progan.py --data fashion_mnist --minutes 30 --mode fixed \\
         --out logs/progan_fixed --results logs/progan_fixed.json                 # the non-progressive baseline
     python recipes/progan.py --data olivetti --minutes 120                        # -> checkpoints/progan_olivetti
-    python recipes/progan.py --data stacked_mnist --minutes 60                    # 1000 modes: against gan_stacked_mnist
+    python recipes/progan.py --data stacked_mnist --minutes 60                    # 1000 modes? (gan_stacked_mnist's)
     python recipes/progan.py --quick                                             # seconds, tiny settings
     python recipes/progan.py --data fashion_mnist --resume                        # continue a stopped run
 """
