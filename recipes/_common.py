@@ -14,6 +14,7 @@ from pathlib import Path
 from zoo.io import git_commit, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
+RUN = {"started": time.monotonic(), "steps": 0}  # this process: --max-minutes and --max-steps are for all of it
 
 
 def logs():
@@ -79,9 +80,11 @@ def add_resume_arguments(parser):
                             "$ZOO_LOGS_DIR where set)")
     group.add_argument("--save-minutes", type=float, default=5.0, help="minutes between saves of the state")
     group.add_argument("--max-minutes", type=float, default=None,
-                       help="stop training after this many minutes of this run, keeping the state")
+                       help="stop training this many minutes after the run started, keeping the state (for the "
+                            "whole run, however many trainings it runs in turn)")
     group.add_argument("--max-steps", type=int, default=None,
-                       help="stop training after this many steps of this run, keeping the state")
+                       help="stop training after this many steps of this run, keeping the state (all its "
+                            "trainings together)")
 
 
 def outputs(args, name):
@@ -257,13 +260,41 @@ def steps_for_budget(model, batch, minutes, multiple=1, probe_steps=5, share=0.9
     return steps
 
 
+def remaining_seconds(args):
+    """What is left of --max-minutes (None without a limit): the limit counts from the run's start, so a recipe
+    that trains several models or phases in turn (unmt_multi30k's iterations, completion's phases) stops in time."""
+    if args.max_minutes is None:
+        return None
+    return 60 * args.max_minutes - (time.monotonic() - RUN["started"])
+
+
+def remaining_steps(args):
+    """What is left of --max-steps (None without a limit), counted over every `fit` of the run."""
+    return None if args.max_steps is None else args.max_steps - RUN["steps"]
+
+
 def fit(model, data, epochs, args, state, **fit_kwargs):
-    """`zoo.resume.fit` with the run's limits and saving interval; returns the history of every epoch."""
+    """`zoo.resume.fit` with what is left of the run's limits and its saving interval; returns the history of every
+    epoch. A limit already used up by the run's earlier trainings stops it before its first step (every recipe
+    saves its state as each training ends, so nothing is lost)."""
     from zoo import resume
 
-    return resume.fit(model, data, epochs, state=state, save_every=60 * args.save_minutes, max_steps=args.max_steps,
-                      max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-                      verbose=verbosity(args.verbose), **fit_kwargs)
+    seconds, steps = remaining_seconds(args), remaining_steps(args)
+    unfinished = state is None or not (state.position or {}).get("finished")
+    if unfinished and ((seconds is not None and seconds <= 0) or (steps is not None and steps <= 0)):
+        limit = f"the time limit ({60 * args.max_minutes:g} s)" if seconds is not None and seconds <= 0 else \
+            f"the step limit ({args.max_steps} steps)"
+        where = "" if state is None else f"; the state is saved in {state.path}" if state.exists() else \
+            f"; this training's state will be {state.path}"
+        raise resume.TrainingStopped(f"training stopped by {limit}, used up by the run's earlier trainings{where}",
+                                     state.step if state is not None else 0, state and state.path)
+    before = state.step if state is not None else 0
+    try:
+        return resume.fit(model, data, epochs, state=state, save_every=60 * args.save_minutes, max_steps=steps,
+                          max_seconds=seconds, verbose=verbosity(args.verbose), **fit_kwargs)
+    finally:
+        if state is not None:
+            RUN["steps"] += max(state.step - before, 0)
 
 
 def run(main):

@@ -28,10 +28,8 @@ and the final codes in two dimensions (their first two principal components) col
     python recipes/clustering_mnist.py --method idec --resume        # continue a stopped run
 """
 
-import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py
@@ -46,7 +44,7 @@ from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.metrics import cluster_accuracy, kmeans, normalized_mutual_info  # noqa: E402
 from zoo.models.clustering import DEC, PAPER_DIMS, GaussianMixture, StackedAutoencoder, VaDE  # noqa: E402
-from zoo.resume import epoch_cut_short  # noqa: E402
+from zoo.resume import TrainingStopped, epoch_cut_short  # noqa: E402
 from zoo.viz import save_image_grid, scatter_png  # noqa: E402
 
 METHODS = ("idec", "dec", "vade")
@@ -113,13 +111,6 @@ def states(args):
     return path.with_name("pretrain_state.npz"), path
 
 
-def remaining_minutes(args, started):
-    """What is left of --max-minutes for the next phase (None without a limit)."""
-    if args.max_minutes is None:
-        return None
-    return max(args.max_minutes - (time.monotonic() - started) / 60, 1e-3)
-
-
 def pretrain(args, x, resume):
     """Phase 1: the stacked autoencoder, resumable; returns it and its state."""
     keras.utils.set_random_seed(args.seed)
@@ -134,7 +125,7 @@ def pretrain(args, x, resume):
     return ae, state
 
 
-def cluster_idec(args, ae, x, labels, started, resume):
+def cluster_idec(args, ae, x, labels, resume):
     """Phase 2 for IDEC / DEC: k-means on the codes, then `fit_clusters`, resumable."""
     kwargs = {"decoder_output": "linear"} if args.method == "idec" else {}
     model = DEC.from_autoencoder(ae, n_clusters=CLUSTERS, method=args.method, gamma=args.gamma, **kwargs)
@@ -151,11 +142,14 @@ def cluster_idec(args, ae, x, labels, started, resume):
         print(f"step {point['step']}: {point['changed'] if point['changed'] is None else round(point['changed'], 4)}"
               f" of the labels changed; accuracy {point['accuracy']:.4f}", flush=True)
 
-    minutes = remaining_minutes(args, started)
+    seconds, steps = _common.remaining_seconds(args), _common.remaining_steps(args)
+    if (seconds is not None and seconds <= 0) or (steps is not None and steps <= 0):
+        raise TrainingStopped("training stopped by the run's limit, used up by the pretraining; the clustering "
+                              f"state will be {path}", state.step, None)
     result = model.fit_clusters(
         x, max_steps=args.cluster_steps, update_interval=args.update_interval, batch_size=256, tol=args.tol,
         n_init=2 if args.quick else 20, seed=args.seed, state=state, callback=log,
-        max_seconds=None if minutes is None else 60 * minutes, stop_after_steps=args.max_steps,
+        max_seconds=seconds, stop_after_steps=steps,
         save_every=60 * args.save_minutes, verbose=_common.verbosity(args.verbose))
     state.position = {"epoch": 0, "batch": 0, "finished": True}  # a new run replaces it without --restart
     state.save(model)
@@ -163,7 +157,7 @@ def cluster_idec(args, ae, x, labels, started, resume):
     return model, state, {"steps": result["steps"], "converged": result["converged"], "curve": curve}
 
 
-def cluster_vade(args, ae, x, labels, started, resume):
+def cluster_vade(args, ae, x, labels, resume):
     """Phase 2 for VaDE: the prior by EM on the codes, then the ELBO, resumable."""
     keras.utils.set_random_seed(args.seed)
     model = VaDE.from_autoencoder(ae, n_clusters=CLUSTERS, seed=args.seed)
@@ -181,8 +175,7 @@ def cluster_vade(args, ae, x, labels, started, resume):
     state = _common.training_state(args, name_of(args), model, path=path, resume=resume)
     if not resume:
         state.record["initial_accuracy"] = round(initial, 4)
-    limits = argparse.Namespace(**{**vars(args), "max_minutes": remaining_minutes(args, started)})
-    history = _common.fit(model, data, args.epochs, limits, state, callbacks=[EveryTenEpochs(state.record, x, labels)])
+    history = _common.fit(model, data, args.epochs, args, state, callbacks=[EveryTenEpochs(state.record, x, labels)])
     print(f"{args.epochs} epochs in {state.seconds:.0f} s, loss {history['loss'][-1]:.2f}", flush=True)
     return model, state, {"epochs": args.epochs, "initial_accuracy": state.record.get("initial_accuracy"),
                           "curve": state.record.get("curve", []),
@@ -253,14 +246,13 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     out, results_path = _common.outputs(args, name)
     resume = _common.check_states(args, name, states(args))  # before the data: a bad --resume fails at once
-    started = time.monotonic()
 
     x, labels = load_data(args)
     print(f"{len(x)} {DATASETS[args.dataset]['title']} images; {args.method}", flush=True)
     ae, pretrain_state = pretrain(args, x, resume[0])
     measured_codes = baselines(ae, x, labels, args)
     cluster = cluster_vade if args.method == "vade" else cluster_idec
-    model, state, run = cluster(args, ae, x, labels, started, resume[1])
+    model, state, run = cluster(args, ae, x, labels, resume[1])
 
     eval_clock = _common.Stopwatch()
     protocol = {"dataset": args.dataset, "images": 1000 if args.quick else None}

@@ -75,7 +75,6 @@ on the test images, used to choose nothing):
 Faces (Olivetti, 64x64) are recipes/dfcvae_olivetti.py, which uses the pieces below.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -92,7 +91,6 @@ from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.metrics import frechet_distance, judges  # noqa: E402
 from zoo.models.vae import DFCVAE, VAE  # noqa: E402
-from zoo.resume import TrainingStopped  # noqa: E402
 from zoo.viz import save_image_grid, save_rows  # noqa: E402
 
 FAMILY = "vae"
@@ -185,24 +183,10 @@ def check_states(args, name):
     return paths
 
 
-def limits_left(args, clock, steps_taken, key, path):
-    """The options of the next training: --max-minutes and --max-steps bound the whole run, so what the earlier
-    training used of them is taken off; raises `TrainingStopped` where nothing is left."""
-    left = argparse.Namespace(**vars(args))
-    if args.max_minutes is not None:
-        left.max_minutes = args.max_minutes - clock.seconds / 60
-    if args.max_steps is not None:
-        left.max_steps = args.max_steps - steps_taken
-    if (left.max_minutes is not None and left.max_minutes <= 0) or (left.max_steps is not None and
-                                                                    left.max_steps <= 0):
-        raise TrainingStopped(f"training stopped by the run's limit before the {key} training began (step "
-                              f"{steps_taken} of this run); its state will be {path}", steps_taken, None)
-    return left
-
-
 def train(model, key, name, path, x_train, x_test, args, augment=None):
     """`args.epochs` epochs with Adam and a cosine decay, resumable in its own state (batches `augment`ed where
-    given); returns the state, the history, the steps in all and the steps this run took."""
+    given); returns the state, the history and the steps in all. --max-minutes and --max-steps bound the whole
+    run, both trainings together (`_common.fit`)."""
     data = ArrayBatches(x_train, batch_size=args.batch_size, seed=args.seed, augment=augment)
     steps = args.epochs * len(data)
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.1)
@@ -211,10 +195,9 @@ def train(model, key, name, path, x_train, x_test, args, augment=None):
     exclude = ("images", "diagnose") if key == "dfcvae" else ("images", "diagnose", "feature_weight", "pixel_weight")
     state = _common.training_state(args, f"{name}_{key}", model, exclude=exclude, path=path,
                                    resume=args.resume and path.is_file())
-    start = state.step
     validation = None if args.quick or x_test is None else (x_test[:1000],)  # --quick: no evaluation to compile
     history = _common.fit(model, data, args.epochs, args, state, validation_data=validation)
-    return state, history, steps, state.step - start
+    return state, history, steps
 
 
 def attribute_vectors(model, x_train, y_train, pairs):
@@ -375,13 +358,9 @@ def main(argv=None):
 
     x_train, y_train, x_test, y_test = load_data(args)
     models = build(args)
-    clock, run_steps = _common.Stopwatch(), 0
     states, histories, steps = {}, {}, {}
     for key, _ in MODELS:
-        limits = limits_left(args, clock, run_steps, key, paths[key])
-        states[key], histories[key], steps[key], taken = train(models[key], key, name, paths[key], x_train, x_test,
-                                                               limits)
-        run_steps += taken
+        states[key], histories[key], steps[key] = train(models[key], key, name, paths[key], x_train, x_test, args)
 
     eval_clock = _common.Stopwatch()
     judge = judges.judge(args.dataset)  # scores only: never the loss's network (check_not_judge guards it)

@@ -144,13 +144,10 @@ def main(argv=None):
     paths = dfcvae.check_states(args, NAME)  # before the data: a bad --resume fails at once
     x_train = load_data(args)
     models = dfcvae.build(args, {**NETWORKS, "kl_warmup": args.kl_warmup}, FEATURE_NETWORK, FEATURE_LAYERS)
-    clock, run_steps = _common.Stopwatch(), 0
     states, histories, steps = {}, {}, {}
     for key, _ in dfcvae.MODELS:
-        limits = dfcvae.limits_left(args, clock, run_steps, key, paths[key])
-        states[key], histories[key], steps[key], taken = dfcvae.train(models[key], key, NAME, paths[key], x_train,
-                                                                      None, limits, augment=random_flips)
-        run_steps += taken
+        states[key], histories[key], steps[key] = dfcvae.train(models[key], key, NAME, paths[key], x_train, None,
+                                                               args, augment=random_flips)
 
     eval_clock = _common.Stopwatch()
     measured = {key: evaluation.face_reconstruction(model) for key, model in models.items()}

@@ -12,7 +12,10 @@ import os
 import sys
 
 os.environ["KERAS_BACKEND"] = "jax"
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+from zoo.backend.jax_backend import CPU_COLLECTIVE_TIMEOUTS  # noqa: E402  (imports jax; its backend starts later)
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2 "
+                           + CPU_COLLECTIVE_TIMEOUTS)
 
 import jax  # noqa: E402
 import keras  # noqa: E402

@@ -22,8 +22,10 @@ GLOBAL_BATCH = 8
 
 def start_backend():
     if BACKEND == "jax":
+        from zoo.backend.jax_backend import CPU_COLLECTIVE_TIMEOUTS
+
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count="
-                                   f"{REPLICAS}")
+                                   f"{REPLICAS} {CPU_COLLECTIVE_TIMEOUTS}")
     elif BACKEND == "tensorflow":
         import tensorflow as tf
 

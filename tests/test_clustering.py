@@ -416,6 +416,9 @@ def test_quick_recipe_stops_resumes_and_measures_idec_and_vade(tmp_path, real_tf
     assert {row.key for row in rows} == {"cluster_accuracy", "cluster_nmi"} and all(row.within for row in rows)
     assert (tmp_path / "idec_clusters.png").stat().st_size > 0 and (tmp_path / "idec_codes.png").stat().st_size > 0
 
-    data = run("vade")
+    # --max-steps bounds the run: the pretraining's 16 steps count, the clustering stops 4 steps in, then resumes.
+    with pytest.raises(TrainingStopped, match="after 4 steps"):
+        run("vade", "--max-steps", "20")
+    data = run("vade", "--resume")
     assert type(zoo.load(tmp_path / "vade")) is VaDE and 0 <= data["initial_accuracy"] <= 1
     assert data["cluster_history"]["loss"][-1] < data["cluster_history"]["loss"][0]

@@ -326,3 +326,22 @@ def test_a_run_of_several_trainings_resumes_the_first_and_those_after_it_that_be
     TrainingState(paths[1], IDENTITY).save(model)
     assert common.check_states(args, "test", paths) == [True, True]
     assert common.check_states(argparse.Namespace(resume=False, restart=True), "test", paths) == [False, False]
+
+
+@pytest.mark.backend_free
+def test_the_run_limits_count_from_the_run_start_over_all_its_trainings(monkeypatch):
+    import argparse
+    import time
+
+    common = load_recipe("_common")
+    args = argparse.Namespace(max_minutes=1.0, max_steps=10, save_minutes=5.0, verbose=0)
+    monkeypatch.setitem(common.RUN, "started", time.monotonic() - 30)
+    monkeypatch.setitem(common.RUN, "steps", 4)  # an earlier training of the run took 4 steps
+    assert 29 < common.remaining_seconds(args) <= 30 and common.remaining_steps(args) == 6
+    monkeypatch.setitem(common.RUN, "started", time.monotonic() - 61)
+    with pytest.raises(TrainingStopped, match=r"time limit \(60 s\), used up by the run's earlier trainings"):
+        common.fit(None, None, 1, args, None)  # nothing trains: the limit was spent before this training
+    monkeypatch.setitem(common.RUN, "started", time.monotonic())
+    monkeypatch.setitem(common.RUN, "steps", 10)
+    with pytest.raises(TrainingStopped, match=r"step limit \(10 steps\), used up"):
+        common.fit(None, None, 1, args, None)

@@ -65,6 +65,10 @@ def broadcast(variables):
     pass  # DataParallel lays every variable out replicated: one value for all devices
 
 
+CPU_COLLECTIVE_TIMEOUTS = ("--xla_cpu_collective_call_warn_stuck_timeout_seconds=120 "
+                           "--xla_cpu_collective_call_terminate_timeout_seconds=600")
+
+
 def data_parallel(count):
     """`keras.distribution.DataParallel` on the first `count` devices (of every host, after
     `keras.distribution.initialize()`), set for the process. Returns (replicas, index, engine)."""
@@ -75,8 +79,11 @@ def data_parallel(count):
 
     if not xla_bridge.backends_are_initialized() and "xla_force_host_platform_device_count" not in os.environ.get(
             "XLA_FLAGS", ""):
-        # the host platform as `count` virtual devices (for trying the path on a CPU; GPUs are not affected)
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={count}"
+        # The host platform as `count` virtual devices (for trying the path on a CPU; GPUs are not affected). Their
+        # all-reduce waits for every device's thread, 40 s at most by default: on a loaded CPU (two test runs on
+        # two cores) one arrived later and XLA aborted the process; ten minutes is ample.
+        os.environ["XLA_FLAGS"] = (f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={count}"
+                                   f" {CPU_COLLECTIVE_TIMEOUTS}")
     devices = keras.distribution.list_devices()
     if count > len(devices):
         raise ValueError(
