@@ -273,11 +273,10 @@ def remaining_steps(args):
     return None if args.max_steps is None else args.max_steps - RUN["steps"]
 
 
-def fit(model, data, epochs, args, state, **fit_kwargs):
-    """`zoo.resume.fit` with what is left of the run's limits and its saving interval; returns the history of every
-    epoch. A limit already used up by the run's earlier trainings stops it before its first step (every recipe
-    saves its state as each training ends, so nothing is lost)."""
-    from zoo import resume
+def limits_left(args, state):
+    """`(remaining_seconds, remaining_steps)` for the next training (None where there is no limit); raises
+    `TrainingStopped` where the run's earlier trainings used a limit up, unless `state` is finished already."""
+    from zoo.resume import TrainingStopped
 
     seconds, steps = remaining_seconds(args), remaining_steps(args)
     unfinished = state is None or not (state.position or {}).get("finished")
@@ -286,8 +285,18 @@ def fit(model, data, epochs, args, state, **fit_kwargs):
             f"the step limit ({args.max_steps} steps)"
         where = "" if state is None else f"; the state is saved in {state.path}" if state.exists() else \
             f"; this training's state will be {state.path}"
-        raise resume.TrainingStopped(f"training stopped by {limit}, used up by the run's earlier trainings{where}",
-                                     state.step if state is not None else 0, state and state.path)
+        raise TrainingStopped(f"training stopped by {limit}, used up by the run's earlier trainings{where}",
+                              state.step if state is not None else 0, state and state.path)
+    return seconds, steps
+
+
+def fit(model, data, epochs, args, state, **fit_kwargs):
+    """`zoo.resume.fit` with what is left of the run's limits and its saving interval; returns the history of every
+    epoch. A limit already used up by the run's earlier trainings stops it before its first step (every recipe
+    saves its state as each training ends, so nothing is lost)."""
+    from zoo import resume
+
+    seconds, steps = limits_left(args, state)
     before = state.step if state is not None else 0
     try:
         return resume.fit(model, data, epochs, state=state, save_every=60 * args.save_minutes, max_steps=steps,

@@ -44,7 +44,7 @@ from zoo.checkpoints import save_checkpoint  # noqa: E402
 from zoo.data.batches import ArrayBatches  # noqa: E402
 from zoo.metrics import cluster_accuracy, kmeans, normalized_mutual_info  # noqa: E402
 from zoo.models.clustering import DEC, PAPER_DIMS, GaussianMixture, StackedAutoencoder, VaDE  # noqa: E402
-from zoo.resume import TrainingStopped, epoch_cut_short  # noqa: E402
+from zoo.resume import epoch_cut_short  # noqa: E402
 from zoo.viz import save_image_grid, scatter_png  # noqa: E402
 
 METHODS = ("idec", "dec", "vade")
@@ -142,10 +142,7 @@ def cluster_idec(args, ae, x, labels, resume):
         print(f"step {point['step']}: {point['changed'] if point['changed'] is None else round(point['changed'], 4)}"
               f" of the labels changed; accuracy {point['accuracy']:.4f}", flush=True)
 
-    seconds, steps = _common.remaining_seconds(args), _common.remaining_steps(args)
-    if (seconds is not None and seconds <= 0) or (steps is not None and steps <= 0):
-        raise TrainingStopped("training stopped by the run's limit, used up by the pretraining; the clustering "
-                              f"state will be {path}", state.step, None)
+    seconds, steps = _common.limits_left(args, state)
     result = model.fit_clusters(
         x, max_steps=args.cluster_steps, update_interval=args.update_interval, batch_size=256, tol=args.tol,
         n_init=2 if args.quick else 20, seed=args.seed, state=state, callback=log,
