@@ -12,12 +12,13 @@ import zoo
 from conftest import load_recipe, natural_image_files
 from zoo.checkpoints import save_checkpoint
 from zoo.data import natural
-from zoo.data.resize import bicubic_pair
+from zoo.data.resize import bicubic_pair, imresize
 from zoo.errors import InputError
 from zoo.models.superres import (
     LUMA,
     MIN_SIZE,
     SRGAN,
+    BicubicUpsampling,
     PixelShuffle,
     SRPairs,
     SRResNet,
@@ -108,6 +109,37 @@ def test_pixel_shuffle_against_a_hand_computation():
     assert layer.compute_output_shape((None, None, 5, 18)) == (None, None, 15, 2)
     with pytest.raises(ValueError, match="integer >= 2"):
         PixelShuffle(1)
+
+
+@pytest.mark.parametrize("scale", [4, 2])
+def test_bicubic_upsampling_is_matlabs_imresize(scale):
+    # MATLAB's bicubic (zoo.data.resize.imresize, floats), mirrored borders included, on every backend.
+    x = images((2, 9, 13, 3))
+    out = to_numpy(BicubicUpsampling(scale)(keras.ops.convert_to_tensor(x)))
+    np.testing.assert_allclose(out, np.stack([imresize(image, scale) for image in x]), atol=1e-5)
+    layer = BicubicUpsampling.from_config(BicubicUpsampling(scale, name="bicubic").get_config())
+    assert layer.scale == scale and layer.compute_output_shape((None, 5, None, 1)) == (None, 5 * scale, None, 1)
+    assert not layer.weights
+    with pytest.raises(ValueError, match="integer >= 2"):
+        BicubicUpsampling(1)
+
+
+def test_a_residual_generator_starts_at_bicubic_and_keeps_it_through_a_checkpoint(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = SRResNet(channels=3, width=4, blocks=1, scale=4, residual=True)
+    x = images((10, 12, 3))
+    np.testing.assert_allclose(model.upscale(x), np.clip(imresize(x, 4), 0, 1), atol=1e-5)  # a new one is bicubic
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    lr, hr = pairs(4, lr_size=6)
+    model.fit(lr, hr, batch_size=4, epochs=2, verbose=0)
+    assert np.abs(model.upscale(x) - np.clip(imresize(x, 4), 0, 1)).max() > 1e-4  # it learned a residual
+    path = save_checkpoint(model, tmp_path / "residual", {"name": "residual", "description": "A tiny one."})
+    loaded = zoo.load(path)
+    assert loaded.residual and loaded.get_config()["residual"] is True
+    np.testing.assert_allclose(loaded.upscale(x), model.upscale(x), atol=1e-6)
+    srgan = SRGAN.from_srresnet(loaded, feature_net(), "conv_1", discriminator_width=4, discriminator_size=16)
+    assert srgan.residual
+    np.testing.assert_allclose(srgan.upscale(x), model.upscale(x), atol=1e-6)
 
 
 @pytest.mark.parametrize("scale", [4, 2])

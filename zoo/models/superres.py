@@ -16,6 +16,12 @@ Adversarial Network", CVPR 2017 (arXiv:1609.04802).
   paper's VGG54) plus 1e-3 x the non-saturating adversarial loss (Eq. 6); the
   discriminator with the standard GAN loss (Eq. 2). `SRGAN.from_srresnet`
   starts it from a trained SRResNet, as the paper does.
+- `residual=True` (both models; not the paper's): the generator's output is
+  added to the bicubic upsampling of its input (`BicubicUpsampling`), so the
+  network learns only what bicubic misses, as VDSR's global residual (Kim,
+  Lee & Lee, CVPR 2016). The paper's generator, trained for 4750 CPU steps,
+  had not yet matched bicubic on its own training crops (results/
+  srresnet_x4_paper_architecture_4750_steps.json); a residual one starts there.
 - `SRPairs` / `sr_pairs`: training batches of aligned random crops, the LR
   made by MATLAB's bicubic downscaling of each whole image, once.
 
@@ -36,7 +42,7 @@ from zoo.data import check_images
 from zoo.data.images import check_image_or_batch
 from zoo.data.batches import EpochBatches
 from zoo.data.natural import dihedral
-from zoo.data.resize import bicubic_pair, to_uint8
+from zoo.data.resize import bicubic_pair, cubic, to_uint8
 from zoo.errors import InputError
 from zoo.losses import PerceptualLoss, non_saturating_generator_loss
 from zoo.losses import discriminator_loss as gan_discriminator_loss
@@ -81,6 +87,53 @@ class PixelShuffle(layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class BicubicUpsampling(layers.Layer):
+    """x`scale` bicubic upsampling as MATLAB's `imresize(lr, scale)` computes it (zoo.data.resize.imresize):
+    Keys' cubic (a = -0.5) and mirrored borders, with no weights.
+
+    HR pixel `scale i + p` lies at LR coordinate `i + (p + 1/2) / scale - 1/2`;
+    its value is the cubic-weighted sum of the 4 LR pixels around it. All
+    `scale`^2 phases are one fixed 5x5 convolution to `scale^2 x C` channels,
+    put in place by a pixel shuffle; the borders are padded by 2 pixels
+    mirrored as MATLAB's (`[x1, x0 | x0, x1, ...]`), not by `ops.pad`, whose
+    "symmetric" mode is edge replication on torch.
+    """
+
+    def __init__(self, scale=4, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+            raise ValueError(f"BicubicUpsampling's scale must be an integer >= 2; got {scale!r}")
+        self.scale = int(scale)
+
+    def kernel(self, channels):
+        """The fixed `(5, 5, channels, scale^2 channels)` kernel, in depth_to_space's channel order."""
+        r = self.scale
+        offsets = (np.arange(r) + 0.5) / r - 0.5  # of each phase's HR pixel from its LR pixel
+        taps = cubic(offsets[:, None] - np.arange(-2, 3)[None, :])  # (phase, tap at LR -2..2)
+        taps /= taps.sum(axis=1, keepdims=True)
+        kernel = np.zeros((5, 5, channels, r * r * channels), np.float32)
+        for i in range(r):
+            for j in range(r):
+                for c in range(channels):
+                    kernel[:, :, c, (i * r + j) * channels + c] = np.outer(taps[i], taps[j])
+        return kernel
+
+    def call(self, x):
+        x = ops.concatenate([x[:, 1:2], x[:, :1], x, x[:, -1:], x[:, -2:-1]], axis=1)
+        x = ops.concatenate([x[:, :, 1:2], x[:, :, :1], x, x[:, :, -1:], x[:, :, -2:-1]], axis=2)
+        kernel = ops.convert_to_tensor(self.kernel(x.shape[-1]), dtype=x.dtype)
+        return ops.depth_to_space(ops.conv(x, kernel, padding="valid"), self.scale)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        r = self.scale
+        return n, None if h is None else h * r, None if w is None else w * r, c
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 def upsampling_stages(scale):
     """log2(scale): the x2 stages of a generator for `scale`, a power of two >= 2."""
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2 or scale & (scale - 1):
@@ -97,7 +150,7 @@ def _batch_norm(name):
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
-def srresnet_generator(channels=3, width=64, blocks=16, scale=4, name="generator"):
+def srresnet_generator(channels=3, width=64, blocks=16, scale=4, residual=False, name="generator"):
     """LR images `(n, H, W, channels)`, any H and W -> `(n, scale H, scale W, channels)`: the paper's generator.
 
     k9n64s1 + PReLU; `blocks` x (k3n64s1, BN, PReLU, k3n64s1, BN, sum); k3n64s1,
@@ -106,7 +159,9 @@ def srresnet_generator(channels=3, width=64, blocks=16, scale=4, name="generator
     layer is linear: outputs are meant in [0, 1] but not bounded (see the
     module docstring); it starts at zero weights and a bias of 1/2, so a new
     generator outputs mid-grey, as DnCNN's zero last layer starts it at the
-    identity.
+    identity. `residual=True` adds the output to `BicubicUpsampling(scale)`
+    of the input (the last layer's bias then starts at 0: a new generator
+    is bicubic upsampling).
     """
     stages = upsampling_stages(scale)
     if channels not in (1, 3):
@@ -129,7 +184,9 @@ def srresnet_generator(channels=3, width=64, blocks=16, scale=4, name="generator
     # Zero kernel, bias 1/2: training starts from a flat mid-grey image, not from noise of the images' size
     # (the MSE after 400 CPU steps was 0.016 against 0.025 from Keras' default initialisation).
     outputs = layers.Conv2D(channels, 9, padding="same", kernel_initializer="zeros",
-                            bias_initializer=keras.initializers.Constant(0.5), name="conv_out")(x)
+                            bias_initializer=keras.initializers.Constant(0.0 if residual else 0.5), name="conv_out")(x)
+    if residual:
+        outputs = layers.Add(name="residual_sum")([BicubicUpsampling(scale, name="bicubic")(inputs), outputs])
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -180,7 +237,7 @@ def srgan_discriminator(channels=3, width=64, image_size=96, name="discriminator
 
 class Upscaler:
     """What SRResNet and SRGAN share around their `generator`: numpy `upscale` (tiled or not), input checks, and
-    `fit` on (LR, HR) pairs. Needs `generator`, `channels`, `width`, `blocks` and `scale`."""
+    `fit` on (LR, HR) pairs. Needs `generator`, `channels`, `width`, `blocks`, `scale` and `residual`."""
 
     @property
     def accepted_channels(self):
@@ -292,7 +349,8 @@ class Upscaler:
         return super().fit(x, y, *args, **kwargs)
 
     def _architecture(self):
-        return {"channels": self.channels, "width": self.width, "blocks": self.blocks, "scale": self.scale}
+        return {"channels": self.channels, "width": self.width, "blocks": self.blocks, "scale": self.scale,
+                "residual": self.residual}
 
 
 def check_low_resolution(x, channels=(1, 3), name="images"):
@@ -327,14 +385,17 @@ class SRResNet(Upscaler, SingleLossModel):
         width: feature maps of the body (64 in the paper).
         blocks: residual blocks (16 in the paper).
         scale: upscaling factor, a power of two (4 in the paper).
+        residual: learn only what bicubic upsampling misses (see the module
+            docstring; False is the paper's generator).
     """
 
     tracked = ("loss",)
 
-    def __init__(self, channels=3, width=64, blocks=16, scale=4, **kwargs):
+    def __init__(self, channels=3, width=64, blocks=16, scale=4, residual=False, **kwargs):
         super().__init__(**kwargs)
         self.channels, self.width, self.blocks, self.scale = _sizes(channels, width, blocks, scale)
-        self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale)
+        self.residual = bool(residual)
+        self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale, self.residual)
         self.built = True
 
     def compute_terms(self, x, y=None, training=False):
@@ -368,7 +429,7 @@ class SRGAN(Upscaler, AdversarialModel):
         feature_model, feature_layers, layer_weights: the content loss's
             network (taking HR images in [0, 1]), its layers, and a weight
             each. The network is frozen and saved with the model.
-        channels, width, blocks, scale: the generator's (`SRResNet`'s).
+        channels, width, blocks, scale, residual: the generator's (`SRResNet`'s).
         discriminator_width: the discriminator's first width (64).
         discriminator_size: the HR patch side the discriminator takes (96,
             the paper's crops); None: any size, through global average
@@ -381,7 +442,7 @@ class SRGAN(Upscaler, AdversarialModel):
 
     def __init__(self, feature_model, feature_layers, channels=3, width=64, blocks=16, scale=4, discriminator_width=64,
                  discriminator_size=96, layer_weights=None, content_weight=1.0, pixel_weight=0.0,
-                 adversarial_weight=1e-3, seed=None, **kwargs):
+                 adversarial_weight=1e-3, seed=None, residual=False, **kwargs):
         weights = {"content_weight": content_weight, "pixel_weight": pixel_weight,
                    "adversarial_weight": adversarial_weight}
         bad = {k: v for k, v in weights.items() if not float(v) >= 0}
@@ -391,10 +452,11 @@ class SRGAN(Upscaler, AdversarialModel):
             ("pixel_loss",) if float(pixel_weight) > 0 else ()) + ("discriminator_loss",)
         super().__init__(latent_dim=None, seed=seed, **kwargs)
         self.channels, self.width, self.blocks, self.scale = _sizes(channels, width, blocks, scale)
+        self.residual = bool(residual)
         self.discriminator_width = int(discriminator_width)
         self.discriminator_size = None if discriminator_size is None else int(discriminator_size)
         self.content_weight, self.pixel_weight, self.adversarial_weight = (float(v) for v in weights.values())
-        self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale)
+        self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale, self.residual)
         self.discriminator = srgan_discriminator(self.channels, self.discriminator_width, self.discriminator_size)
         self.perceptual = PerceptualLoss(feature_model, feature_layers, weights=layer_weights)
         self.perceptual.check_input_shape((self.discriminator_size, self.discriminator_size, self.channels))
@@ -575,6 +637,7 @@ def sr_pairs(images, scale=4, patch_size=96, batch_size=16, steps=1000, seed=0, 
                    steps=steps, seed=seed, augment=augment)
 
 
-def srresnet_x4(width=64, blocks=16):
-    """The paper's SRResNet x4 on RGB images (width 64, 16 blocks), or a narrower/shallower one for CPU runs."""
-    return SRResNet(channels=3, width=width, blocks=blocks, scale=4)
+def srresnet_x4(width=64, blocks=16, residual=False):
+    """The paper's SRResNet x4 on RGB images (width 64, 16 blocks), or a narrower/shallower one for CPU runs;
+    `residual=True` adds bicubic upsampling to its output."""
+    return SRResNet(channels=3, width=width, blocks=blocks, scale=4, residual=residual)
