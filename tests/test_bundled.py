@@ -47,10 +47,10 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
             shape = model.image_shape
         elif hasattr(model, "data_shape"):
             shape = model.data_shape
-        else:  # fully convolutional (the denoiser): any size
+        else:  # fully convolutional (the denoiser, super-resolution): any size
             shape = (33, 45, model.channels)
         x = np.random.default_rng(0).uniform(size=(4, *shape)).astype("float32")
-        method = next(m for m in ("encode", "features", "denoise") if hasattr(model, m))
+        method = next(m for m in ("encode", "features", "denoise", "upscale") if hasattr(model, m))
         out = getattr(model, method)(x)
     for part in out if isinstance(out, tuple) else (out,):
         assert np.all(np.isfinite(part))

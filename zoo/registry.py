@@ -74,6 +74,12 @@ def _prodlda_multi30k():
     return prodlda_multi30k(num_topics=20)
 
 
+def _srresnet_x4():
+    from zoo.models.superres import srresnet_x4
+
+    return srresnet_x4(width=64, blocks=16, residual=True)
+
+
 def _dae_bsd():
     from zoo.models.denoiser import dae_bsd
 
@@ -363,6 +369,15 @@ ENTRIES = {
             family="topics",
             build=_prodlda_multi30k,
             recipe="recipes/prodlda_multi30k.py",
+        ),
+        Entry(
+            name="srresnet_x4",
+            description="SRResNet (Ledig et al. 2017) x4 super-resolution of grey or colour photographs: the "
+                        "paper's generator plus a bicubic skip (VDSR's global residual), trained with the MSE on T91 "
+                        "+ BSD200 + Sun-Hays80 crops; any size.",
+            family="superres",
+            build=_srresnet_x4,
+            recipe="recipes/srresnet.py --residual --patch-size 64 --learning-rate 2e-4 --minutes 55",
         ),
     ]
 }
