@@ -58,20 +58,27 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 BN_MOMENTUM = 0.9
 
 
+class _Upsampling(layers.Layer):
+    """A weightless layer that makes images `scale` times larger in each side."""
+
+    def __init__(self, scale=2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+            raise ValueError(f"{type(self).__name__}'s scale must be an integer >= 2; got {scale!r}")
+        self.scale = int(scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class PixelShuffle(layers.Layer):
+class PixelShuffle(_Upsampling):
     """Sub-pixel upsampling (Shi et al., CVPR 2016): `(n, H, W, C * r^2)` -> `(n, r H, r W, C)`, channels last.
 
     Output pixel `(r h + i, r w + j)`, channel `c`, is input pixel `(h, w)`,
     channel `(i r + j) C + c`: TensorFlow's `depth_to_space`, which
     `keras.ops.depth_to_space` computes on every backend.
     """
-
-    def __init__(self, scale=2, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-            raise ValueError(f"PixelShuffle's scale must be an integer >= 2; got {scale!r}")
-        self.scale = int(scale)
 
     def call(self, x):
         return ops.depth_to_space(x, self.scale)
@@ -83,12 +90,9 @@ class PixelShuffle(layers.Layer):
             raise ValueError(f"PixelShuffle({r}) needs channels divisible by {r * r}; got {c}")
         return n, None if h is None else h * r, None if w is None else w * r, None if c is None else c // (r * r)
 
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class BicubicUpsampling(layers.Layer):
+class BicubicUpsampling(_Upsampling):
     """x`scale` bicubic upsampling as MATLAB's `imresize(lr, scale)` computes it (zoo.data.resize.imresize):
     Keys' cubic (a = -0.5) and mirrored borders, with no weights.
 
@@ -101,10 +105,7 @@ class BicubicUpsampling(layers.Layer):
     """
 
     def __init__(self, scale=4, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-            raise ValueError(f"BicubicUpsampling's scale must be an integer >= 2; got {scale!r}")
-        self.scale = int(scale)
+        super().__init__(scale, **kwargs)
 
     def kernel(self, channels):
         """The fixed `(5, 5, channels, scale^2 channels)` kernel, in depth_to_space's channel order."""
@@ -129,10 +130,6 @@ class BicubicUpsampling(layers.Layer):
         n, h, w, c = input_shape
         r = self.scale
         return n, None if h is None else h * r, None if w is None else w * r, c
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
 
 def upsampling_stages(scale):
     """log2(scale): the x2 stages of a generator for `scale`, a power of two >= 2."""
