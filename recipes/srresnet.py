@@ -252,7 +252,8 @@ def main(argv=None):
     results = _common.results_record(
         NAME, args, metrics, state, history, eval_seconds=eval_seconds, steps=steps, scale=SCALE,
         batch_size=args.batch_size, patch_size=args.patch_size, width=args.width, blocks=args.blocks,
-        residual=args.residual, learning_rate=args.learning_rate, training_sets=list(sets), training_images=len(pairs), sets=measured,
+        residual=args.residual, learning_rate=args.learning_rate, training_sets=list(sets),
+        training_images=len(pairs), sets=measured,
         paper="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network, "
               "CVPR 2017, Table 2 (SRResNet, bicubic)",
         protocol=PROTOCOL)
