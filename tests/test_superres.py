@@ -122,6 +122,8 @@ def test_bicubic_upsampling_is_matlabs_imresize(scale):
     assert not layer.weights
     with pytest.raises(ValueError, match="integer >= 2"):
         BicubicUpsampling(1)
+    with pytest.raises(ValueError, match="sides of at least 2; got \\(1, 5\\)"):
+        BicubicUpsampling(scale)(keras.ops.convert_to_tensor(images((1, 1, 5, 3))))
 
 
 def test_a_residual_generator_starts_at_bicubic_and_keeps_it_through_a_checkpoint(tmp_path):

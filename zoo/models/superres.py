@@ -120,16 +120,23 @@ class BicubicUpsampling(_Upsampling):
                     kernel[:, :, c, (i * r + j) * channels + c] = np.outer(taps[i], taps[j])
         return kernel
 
+    def build(self, input_shape):
+        if any(side is not None and side < 2 for side in input_shape[1:3]):
+            raise ValueError(f"BicubicUpsampling mirrors 2 pixels at each border: images need sides of at least 2; "
+                             f"got {tuple(input_shape[1:3])}")
+        self._kernel = self.kernel(input_shape[-1])  # made once, not at every call
+
     def call(self, x):
         x = ops.concatenate([x[:, 1:2], x[:, :1], x, x[:, -1:], x[:, -2:-1]], axis=1)
         x = ops.concatenate([x[:, :, 1:2], x[:, :, :1], x, x[:, :, -1:], x[:, :, -2:-1]], axis=2)
-        kernel = ops.convert_to_tensor(self.kernel(x.shape[-1]), dtype=x.dtype)
+        kernel = ops.convert_to_tensor(self._kernel, dtype=x.dtype)
         return ops.depth_to_space(ops.conv(x, kernel, padding="valid"), self.scale)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
         r = self.scale
         return n, None if h is None else h * r, None if w is None else w * r, c
+
 
 def upsampling_stages(scale):
     """log2(scale): the x2 stages of a generator for `scale`, a power of two >= 2."""
