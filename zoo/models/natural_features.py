@@ -551,15 +551,21 @@ def perceptual_distance(judge, reference, images, batch_size=16):
     for ref, img in _pairs(reference, images, judge):
         for start in range(0, len(ref), batch_size):
             a, b = ref[start:start + batch_size], img[start:start + batch_size]
-            outputs = extractor(np.concatenate([a, b]), training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            # One pass a side, not both sides in one batch: a convolution's result may depend on an image's
+            # place in the batch by a rounding, and identical images must give exactly 0.
             total = np.zeros(len(a))
-            for features in outputs:
-                features = ops.convert_to_numpy(features).astype(np.float64)
-                difference = _unit(features[:len(a)]) - _unit(features[len(a):])
+            for features_a, features_b in zip(_layer_outputs(extractor, a), _layer_outputs(extractor, b)):
+                difference = _unit(features_a) - _unit(features_b)
                 total += np.mean(np.sum(np.square(difference), axis=-1), axis=(1, 2))
             distances.append(total)
     return np.concatenate(distances)
+
+
+def _layer_outputs(extractor, images):
+    """The extractor's outputs for `images` in inference mode, as float64 numpy arrays."""
+    outputs = extractor(images, training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [ops.convert_to_numpy(features).astype(np.float64) for features in outputs]
 
 
 def gaussian_blur(images, sigma):
