@@ -106,7 +106,7 @@ def quick_networks(seed):
     """--quick's stand-ins: a tiny SRResNet, content network and judge, untrained (the recipe's plumbing only)."""
     keras.utils.set_random_seed(seed)
     start = SRResNet(channels=3, width=8, blocks=2, scale=SCALE)
-    features = RotationNet(widths=(4, 4, 8, 8), hidden=8)
+    features = RotationNet(widths=(4, 4, 8, 8), hidden=8, batch_norm=True)
     judge = NaturalJudge(widths=(4, 8, 8), hidden=8, tile_size=8, gap=2, jitter=1)
     start(np.zeros((1, 12, 12, 3), "float32"))
     return start, features, judge

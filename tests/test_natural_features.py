@@ -17,9 +17,9 @@ from zoo.metrics import judges
 from zoo.models import natural_features as nf
 
 
-def tiny_net(seed=0):
+def tiny_net(seed=0, batch_norm=True):
     keras.utils.set_random_seed(seed)
-    return nf.RotationNet(widths=(4, 4, 8, 8), hidden=8)
+    return nf.RotationNet(widths=(4, 4, 8, 8), hidden=8, batch_norm=batch_norm)
 
 
 def tiny_judge(seed=1):
@@ -66,11 +66,14 @@ def test_naturalnet_is_vgg_style_with_named_layers_and_small_enough():
     names = [layer.name for layer in net.body.layers]
     expected = [f"conv{b}_{i}" for b, depth in enumerate((2, 2, 4, 4), start=1) for i in range(1, depth + 1)]
     assert net.feature_layers == expected and {"pool1", "pool2", "pool3", "pool4"} <= set(names)
-    assert net.body.get_layer("conv4_4").filters == 256 and net.body.get_layer("conv1_2").activation.__name__ == "relu"
+    assert net.body.get_layer("conv4_4_conv").filters == 256 and type(net.body.get_layer("conv1_2")).__name__ == "ReLU"
     kinds = {type(layer).__name__ for layer in net.body.layers}
-    assert not {"BatchNormalization", "Add", "GlobalAveragePooling2D"} & kinds
+    assert "BatchNormalization" in kinds and not {"Add", "GlobalAveragePooling2D"} & kinds  # VGG19-BN, no residuals
     assert net.count_params() * 4 < 25e6  # the bundled checkpoint's limit (float32 weights)
     assert net.min_size == 16
+    plain = nf.RotationNet(widths=(4, 4, 8, 8), hidden=8)  # the plain VGG: each conv{b}_{i} a Conv2D with its ReLU
+    assert plain.feature_layers == expected and plain.body.get_layer("conv1_2").activation.__name__ == "relu"
+    assert "BatchNormalization" not in {type(layer).__name__ for layer in plain.body.layers}
 
 
 def test_natural_judge_is_another_architecture_and_a_judge_from_birth():
@@ -268,9 +271,11 @@ def saved(model, path, family):
 def test_checkpoints_give_the_same_outputs_and_keep_the_judge_a_judge(tmp_path):
     net, judge = tiny_net(), tiny_judge()
     images = np.stack([natural_image(16, s) for s in range(2)])
+    net.compile(optimizer=keras.optimizers.Adam(1e-3))
+    net.fit(images, epochs=1, batch_size=2, verbose=0)  # BatchNorm statistics away from their start
     loaded_net = zoo.load(saved(net, tmp_path / "net", "classifier"), compile=False)
     np.testing.assert_allclose(loaded_net.predict(images, verbose=0), net.predict(images, verbose=0), atol=1e-5)
-    assert isinstance(loaded_net, nf.RotationNet) and loaded_net.widths == (4, 4, 8, 8)
+    assert isinstance(loaded_net, nf.RotationNet) and loaded_net.widths == (4, 4, 8, 8) and loaded_net.batch_norm
     PerceptualLoss(loaded_net, "conv4_4")  # a loaded feature network still serves a loss
     loaded_judge = zoo.load(saved(judge, tmp_path / "judge", "judge"), compile=False)
     assert judges.is_judge(loaded_judge) and loaded_judge.tile_size == 8
