@@ -267,6 +267,12 @@ def measure_judge(model, args, held_out, held_out_files):
     return metrics
 
 
+# Why `zoo evaluate` does not re-measure these cards (tests/test_evaluation.py asks every bundled metric for a
+# protocol or a reason).
+NOT_EVALUATED = ("no zoo.evaluation protocol measures it: the pretext accuracy and the distances' sanity are "
+                 "measured on the held-out training images by this recipe")
+
+
 def metadata(args, name, metrics, results, steps, sets, n_train, n_views):
     judge = name == "natural_judge"
     return {
@@ -281,7 +287,7 @@ def metadata(args, name, metrics, results, steps, sets, n_train, n_views):
                     "split": f"train: {n_train} images of {', '.join(sets)} (all but every {HELD_OUT_EVERY}th) at "
                              f"scales {args.scales} ({n_views} views); the held-out images score the pretext. No "
                              "test set (Set5, Set14, BSD100, BSD68) is used"},
-        "metrics": metrics,
+        "metrics": [{**metric, "not_evaluated": NOT_EVALUATED} for metric in metrics],
         **_common.provenance(results, "recipes/natural_features.py"),
         "steps": steps,
         "tags": ["self-supervised", "natural-images", "super-resolution"]
