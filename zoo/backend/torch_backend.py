@@ -203,6 +203,26 @@ def _adam_update_step(self, grads, variables, learning_rate):
 
 KERAS_SEED_GENERATOR = None  # Keras' own functions, for the fallbacks and the tests that compare with them
 KERAS_ADAM_STEP = None
+KERAS_CHANNELS_LAST = None
+
+
+def _channels_last_unless_half_on_cpu(tensor):
+    """Keras' `_maybe_convert_to_channels_last`, except for float16/bfloat16 tensors on the CPU: torch's CPU
+    convolution for those (slow_conv2d) refuses a channels-last weight in its backward pass ("grad_weight must
+    be contiguous"), which failed every mixed-precision convolution step on torch 2.13's CPU wheel."""
+    if tensor.device.type == "cpu" and tensor.dtype in (torch.float16, torch.bfloat16):
+        return tensor
+    return KERAS_CHANNELS_LAST(tensor)
+
+
+def _install_fixes():
+    """Correctness fixes of Keras' torch backend, installed whatever ZOO_PATCH_KERAS says."""
+    global KERAS_CHANNELS_LAST
+    from keras.src.backend.torch import nn as keras_nn
+
+    if KERAS_CHANNELS_LAST is None and hasattr(keras_nn, "_maybe_convert_to_channels_last"):
+        KERAS_CHANNELS_LAST = keras_nn._maybe_convert_to_channels_last
+        keras_nn._maybe_convert_to_channels_last = _channels_last_unless_half_on_cpu
 
 
 def _install():
@@ -226,4 +246,5 @@ def _install():
     torch_layers.install()
 
 
+_install_fixes()
 _install()
