@@ -71,7 +71,7 @@ def test_naturalnet_is_vgg_style_with_named_layers_and_small_enough():
     assert "BatchNormalization" in kinds and not {"Add", "GlobalAveragePooling2D"} & kinds  # VGG19-BN, no residuals
     assert net.count_params() * 4 < 25e6  # the bundled checkpoint's limit (float32 weights)
     assert net.min_size == 16
-    plain = nf.RotationNet(widths=(4, 4, 8, 8), hidden=8)  # the plain VGG: each conv{b}_{i} a Conv2D with its ReLU
+    plain = tiny_net(batch_norm=False)  # the plain VGG: each conv{b}_{i} a Conv2D with its ReLU
     assert plain.feature_layers == expected and plain.body.get_layer("conv1_2").activation.__name__ == "relu"
     assert "BatchNormalization" not in {type(layer).__name__ for layer in plain.body.layers}
 
