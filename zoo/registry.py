@@ -80,6 +80,12 @@ def _srresnet_x4():
     return srresnet_x4(width=64, blocks=16, residual=True)
 
 
+def _naturalnet():
+    from zoo.models.natural_features import naturalnet
+
+    return naturalnet()
+
+
 def _natural_judge():
     from zoo.models.natural_features import natural_judge
 
@@ -275,6 +281,15 @@ ENTRIES = {
             family="judge",
             build=_face_judge,
             recipe="recipes/judge.py --dataset olivetti",
+        ),
+        Entry(
+            name="naturalnet",
+            description="Natural-image feature network (VGG19-BN's conv1_1-conv4_4 at half width) trained by "
+                        "rotation prediction (Gidaris et al. 2018) on T91 + BSD200 + Sun-Hays80: the content loss's "
+                        "network for super-resolution (SRGAN's VGG54 analogue).",
+            family="classifier",
+            build=_naturalnet,
+            recipe="recipes/natural_features.py --network naturalnet",
         ),
         Entry(
             name="natural_judge",
