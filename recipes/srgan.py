@@ -307,8 +307,8 @@ def main(argv=None):
                        "than the paper; its content network is the zoo's naturalnet (rotation prediction), not "
                        "ImageNet's VGG19, so its textures are those that network's conv4_4 tells apart. The "
                        "discriminator pools its last feature map and has half the paper's widths (made smaller to fit "
-                       "25 MB). PSNR is "
-                       "lower than SRResNet's by design; judge it by the pictures and the perceptual distance.",
+                       "25 MB). PSNR is lower than SRResNet's by design; judge it by the pictures and the perceptual "
+                       "distance.",
     })
     _common.write_json(results_path, results)
     save_picture(shown, results_path.with_name(f"{NAME}_pictures.png"))
