@@ -74,6 +74,8 @@ def parse_args(argv=None):
     parser.add_argument("--content-weight", type=float, default=None,
                         help="the content loss's weight (default: measured, MSE / content loss of the SRResNet)")
     parser.add_argument("--adversarial-weight", type=float, default=1e-3, help="(1e-3 in the paper)")
+    parser.add_argument("--pixel-weight", type=float, default=0.0,
+                        help="weight of a pixel MSE term beside the content loss (0 in the paper's SRGAN-VGG54)")
     parser.add_argument("--calibration", type=int, default=8, help="training batches that measure the weight")
     parser.add_argument("--discriminator", choices=("pooled", "paper"), default="pooled",
                         help="pooled: global average pooling before the dense layer (fits 25 MB); paper: flatten")
@@ -130,7 +132,8 @@ def networks(args):
 def build(args, start, features, content_weight):
     return SRGAN.from_srresnet(
         start, features.body, args.feature_layer, content_weight=content_weight,
-        adversarial_weight=args.adversarial_weight, discriminator_width=args.discriminator_width,
+        pixel_weight=args.pixel_weight, adversarial_weight=args.adversarial_weight,
+        discriminator_width=args.discriminator_width,
         discriminator_size=args.patch_size if args.discriminator == "paper" else None, seed=args.seed)
 
 
@@ -276,8 +279,9 @@ def main(argv=None):
         NAME, args, metrics, state, history, eval_seconds=eval_seconds, steps=steps, scale=SCALE,
         batch_size=args.batch_size, patch_size=args.patch_size, learning_rate=args.learning_rate,
         content_weight=args.content_weight, calibration=state.record.get("calibration"),
-        feature_layer=args.feature_layer, adversarial_weight=args.adversarial_weight,
-        discriminator=args.discriminator, discriminator_width=args.discriminator_width,
+        feature_layer=args.feature_layer, pixel_weight=args.pixel_weight,
+        adversarial_weight=args.adversarial_weight, discriminator=args.discriminator,
+        discriminator_width=args.discriminator_width,
         started_from=None if args.quick else str(args.srresnet), content_network=None if args.quick else
         str(args.features), judge=None if args.quick else str(args.judge), training_sets=list(sets),
         training_images=len(pairs), sets=measured,
