@@ -79,6 +79,9 @@ def parse_args(argv=None):
     parser.add_argument("--calibration", type=int, default=8, help="training batches that measure the weight")
     parser.add_argument("--discriminator", choices=("pooled", "paper"), default="pooled",
                         help="pooled: global average pooling before the dense layer (fits 25 MB); paper: flatten")
+    parser.add_argument("--antialias", action="store_true",
+                        help="blur before the discriminator's strided convolutions (not in the paper): its gradient "
+                        "then carries no checkerboard (recipes/srgan_artifacts.py)")
     parser.add_argument("--discriminator-width", type=int, default=32,
                         help="its first width (64 in the paper; 32 here to fit the checkpoint in 25 MB)")
     parser.add_argument("--minutes", type=float, default=60.0,
@@ -133,7 +136,7 @@ def build(args, start, features, content_weight):
     return SRGAN.from_srresnet(
         start, features.body, args.feature_layer, content_weight=content_weight,
         pixel_weight=args.pixel_weight, adversarial_weight=args.adversarial_weight,
-        discriminator_width=args.discriminator_width,
+        discriminator_width=args.discriminator_width, antialias=args.antialias,
         discriminator_size=args.patch_size if args.discriminator == "paper" else None, seed=args.seed)
 
 
@@ -281,7 +284,7 @@ def main(argv=None):
         content_weight=args.content_weight, calibration=state.record.get("calibration"),
         feature_layer=args.feature_layer, pixel_weight=args.pixel_weight,
         adversarial_weight=args.adversarial_weight, discriminator=args.discriminator,
-        discriminator_width=args.discriminator_width,
+        discriminator_width=args.discriminator_width, antialias=args.antialias,
         started_from=None if args.quick else str(args.srresnet), content_network=None if args.quick else
         str(args.features), judge=None if args.quick else str(args.judge), training_sets=list(sets),
         training_images=len(pairs), sets=measured,

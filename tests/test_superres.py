@@ -10,10 +10,13 @@ import pytest
 
 import zoo
 from conftest import load_recipe, natural_image_files
+from zoo.backend import input_gradient
 from zoo.checkpoints import save_checkpoint
 from zoo.data import natural
 from zoo.data.resize import bicubic_pair, imresize
 from zoo.errors import InputError
+from zoo.layers import Blur
+from zoo.metrics import grid_power_ratio
 from zoo.models.superres import (
     LUMA,
     MIN_SIZE,
@@ -187,6 +190,39 @@ def test_the_discriminator_scores_its_patch_size_or_any_size_pooled():
     assert filters == [4, 4, 8, 8, 16, 16, 32, 32]
 
 
+def test_blur_is_the_binomial_filter_that_removes_a_period_2_checkerboard():
+    checker = np.indices((8, 8)).sum(axis=0) % 2
+    x = np.stack([checker, np.ones((8, 8))], axis=-1)[None].astype("float32")
+    out = to_numpy(Blur()(x))
+    assert out.shape == x.shape
+    np.testing.assert_allclose(out[0, 1:-1, 1:-1, 0], 0.5, atol=1e-6)  # the pattern's mean, no pattern left
+    np.testing.assert_allclose(out[0, 1:-1, 1:-1, 1], 1.0, atol=1e-6)  # each channel on its own, sum kept
+    np.testing.assert_allclose(out[0, 0, 0, 1], 9 / 16, atol=1e-6)  # zero padding at the corner
+
+
+def test_the_antialiased_discriminator_blurs_before_each_stride_and_sends_back_no_checkerboard(tmp_path):
+    keras.utils.set_random_seed(0)
+    plain = srgan_discriminator(channels=3, width=4, image_size=None)
+    blurred = srgan_discriminator(channels=3, width=4, image_size=None, antialias=True)
+    kinds = [type(layer).__name__ for layer in blurred.layers if isinstance(layer, (Blur, keras.layers.Conv2D))]
+    assert kinds == ["Conv2D"] + ["Blur", "Conv2D", "Conv2D"] * 3 + ["Blur", "Conv2D"]
+    assert [w.shape for w in plain.weights] == [w.shape for w in blurred.weights]  # the blur has no weights
+    ratios = {False: [], True: []}  # the input gradient's power on the 4-pixel grid, over white noise's
+    for seed in range(3):
+        keras.utils.set_random_seed(seed)
+        x = np.random.default_rng(seed).uniform(size=(4, 32, 32, 3)).astype("float32")
+        for antialias in ratios:
+            d = srgan_discriminator(channels=3, width=8, image_size=None, antialias=antialias)
+            ratios[antialias].append(grid_power_ratio(to_numpy(input_gradient(lambda v: d(v, training=False), x))))
+    assert np.mean(ratios[True]) < 0.5 * np.mean(ratios[False])  # (measured: about 0.3 against 1.2)
+    model = tiny_srgan(antialias=True, discriminator_size=None)
+    path = save_checkpoint(model, tmp_path / "srgan_blur", {"name": "srgan_blur", "description": "Anti-aliased."})
+    loaded = zoo.load(path)
+    assert loaded.antialias and any(isinstance(layer, Blur) for layer in loaded.discriminator.layers)
+    x = images((2, 16, 16, 3))
+    np.testing.assert_allclose(to_numpy(loaded.discriminator(x)), to_numpy(model.discriminator(x)), atol=1e-5)
+
+
 # Upscaling ----------------------------------------------------------------------------------------------------
 
 
@@ -352,6 +388,26 @@ def test_srgan_starts_from_an_srresnet_and_checks_its_patch_size():
 
 
 @pytest.mark.backend_free  # numpy only
+def test_grid_power_ratio_is_one_for_noise_and_large_for_a_checkerboard():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(64, 32, 32, 1))
+    assert 0.9 < grid_power_ratio(noise) < 1.1
+    tile = rng.normal(size=(4, 4, 1))
+    checker = np.tile(tile, (8, 8, 1))  # a period-4 pattern: all its power is on the grid
+    ratio = grid_power_ratio(checker)
+    assert np.isclose(ratio, (32 * 32 - 1) / (6 * 32 - 9))  # the most there is: all bins on the grid, 5.6
+    smooth = np.broadcast_to(np.sin(np.linspace(0, np.pi, 32))[:, None, None], (32, 32, 1))
+    assert grid_power_ratio(smooth) < 0.1  # a slow ramp puts almost nothing there
+    assert grid_power_ratio(noise + 3 * checker) > grid_power_ratio(noise + checker) > 2
+    with pytest.raises(InputError, match="divide"):
+        grid_power_ratio(noise[:, :30])
+    with pytest.raises(InputError, match="constant"):
+        grid_power_ratio(np.ones((8, 8, 1)))
+    with pytest.raises(InputError, match="NaN"):
+        grid_power_ratio(np.full((8, 8, 1), np.nan))
+
+
+@pytest.mark.backend_free  # numpy only
 def test_sr_pairs_are_aligned_crops_with_one_transform_each():
     rng = np.random.default_rng(0)
     lr = rng.integers(0, 256, (10, 12, 3)).astype(np.uint8)
@@ -460,3 +516,16 @@ def test_quick_srgan_recipe_calibrates_its_content_weight_and_judges_three_metho
     model = zoo.load(out)
     assert isinstance(model, SRGAN) and model.discriminator_size is None
     assert model.upscale(images((12, 12, 3))).shape == (48, 48, 3)
+
+
+@pytest.mark.one_backend("jax")
+def test_quick_srgan_artifacts_recipe_measures_the_grid_power_of_each_loss_term(tmp_path):
+    natural_image_files("t91")
+    results = tmp_path / "srgan_artifacts.json"
+    data = load_recipe("srgan_artifacts").main(["--quick", "--results", str(results)])
+    assert json.loads(results.read_text())["ratios"] == data["ratios"]
+    ratios = {name: row["mean"] for name, row in data["ratios"].items()}
+    assert len(ratios) == 7 and all(np.isfinite(v) and v > 0 for v in ratios.values())
+    # The pixel MSE's gradient is 2 (sr - hr) / n: the same pattern as the SRResNet's error.
+    assert ratios["pixel MSE gradient"] == pytest.approx(ratios["SRResNet output - original"], rel=1e-3)
+    assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change"}

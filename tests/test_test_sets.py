@@ -18,6 +18,7 @@ CONFIGURATIONS = {
     "digit_classifier": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],
     "gan_mnist": [["--loss", "ns"], ["--loss", "wgan_gp", "--dataset", "fashion_mnist"]],
     "judge": [["--dataset", d] for d in ("mnist", "fashion_mnist", "usps", "olivetti")],
+    "srgan_artifacts": [["--srgan", "srgan_x4"]],  # measures a trained SRGAN, which it needs to be named
     "unmt_multi30k": [["--pair", "en-fr"], ["--pair", "en-de"], ["--pair", "en-fr", "--supervised"]],
 }
 

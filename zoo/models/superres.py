@@ -44,6 +44,7 @@ from zoo.data.batches import EpochBatches
 from zoo.data.natural import dihedral
 from zoo.data.resize import bicubic_pair, cubic, to_uint8
 from zoo.errors import InputError
+from zoo.layers.blur import Blur
 from zoo.losses import PerceptualLoss, non_saturating_generator_loss
 from zoo.losses import discriminator_loss as gan_discriminator_loss
 from zoo.trainers import AdversarialModel, SingleLossModel
@@ -210,7 +211,7 @@ def receptive_radius(blocks, scale):
     return max(-low, high) + 1 + 2 * int(blocks) + 4
 
 
-def srgan_discriminator(channels=3, width=64, image_size=96, name="discriminator"):
+def srgan_discriminator(channels=3, width=64, image_size=96, antialias=False, name="discriminator"):
     """HR images -> one logit each (D(x) = sigmoid(logit)): the paper's discriminator.
 
     k3n64s1 + LeakyReLU(0.2), then seven conv-BN-LeakyReLU blocks (n64s2,
@@ -219,7 +220,10 @@ def srgan_discriminator(channels=3, width=64, image_size=96, name="discriminator
     `image_size` is the HR patch it takes, as the paper's (96): its last
     feature map is flattened into the dense layer. `image_size=None` takes
     any size and averages the last feature map over positions instead
-    (global average pooling), a change from the paper.
+    (global average pooling), a change from the paper. `antialias=True`
+    blurs before each stride-2 convolution (`zoo.layers.Blur`, Zhang 2019),
+    so that the adversarial loss's gradient carries no checkerboard (also a
+    change from the paper; recipes/srgan_artifacts.py measures why).
     """
     if image_size is not None and (isinstance(image_size, bool) or int(image_size) < 1):
         raise ValueError(f"image_size must be a positive integer or None (any size); got {image_size!r}")
@@ -228,6 +232,8 @@ def srgan_discriminator(channels=3, width=64, image_size=96, name="discriminator
     x = layers.LeakyReLU(0.2, name="lrelu_0")(layers.Conv2D(width, 3, padding="same", name="conv_0")(inputs))
     plan = [(width, 2), (2 * width, 1), (2 * width, 2), (4 * width, 1), (4 * width, 2), (8 * width, 1), (8 * width, 2)]
     for i, (filters, stride) in enumerate(plan, start=1):
+        if antialias and stride > 1:
+            x = Blur(name=f"blur_{i}")(x)
         x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv_{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"lrelu_{i}")(_batch_norm(f"bn_{i}")(x))
     x = layers.Flatten(name="flatten")(x) if size is not None else layers.GlobalAveragePooling2D(name="pool")(x)
@@ -438,6 +444,9 @@ class SRGAN(Upscaler, AdversarialModel):
         discriminator_size: the HR patch side the discriminator takes (96,
             the paper's crops); None: any size, through global average
             pooling (see `srgan_discriminator`).
+        antialias: blur before the discriminator's strided convolutions
+            (Zhang 2019; not in the paper), so its gradient carries no
+            checkerboard into the generator.
         content_weight, pixel_weight, adversarial_weight: the loss weights.
     """
 
@@ -446,7 +455,7 @@ class SRGAN(Upscaler, AdversarialModel):
 
     def __init__(self, feature_model, feature_layers, channels=3, width=64, blocks=16, scale=4, discriminator_width=64,
                  discriminator_size=96, layer_weights=None, content_weight=1.0, pixel_weight=0.0,
-                 adversarial_weight=1e-3, seed=None, residual=False, **kwargs):
+                 adversarial_weight=1e-3, seed=None, residual=False, antialias=False, **kwargs):
         weights = {"content_weight": content_weight, "pixel_weight": pixel_weight,
                    "adversarial_weight": adversarial_weight}
         bad = {k: v for k, v in weights.items() if not float(v) >= 0}
@@ -459,9 +468,11 @@ class SRGAN(Upscaler, AdversarialModel):
         self.residual = bool(residual)
         self.discriminator_width = int(discriminator_width)
         self.discriminator_size = None if discriminator_size is None else int(discriminator_size)
+        self.antialias = bool(antialias)
         self.content_weight, self.pixel_weight, self.adversarial_weight = (float(v) for v in weights.values())
         self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale, self.residual)
-        self.discriminator = srgan_discriminator(self.channels, self.discriminator_width, self.discriminator_size)
+        self.discriminator = srgan_discriminator(self.channels, self.discriminator_width, self.discriminator_size,
+                                                 self.antialias)
         self.perceptual = PerceptualLoss(feature_model, feature_layers, weights=layer_weights)
         self.perceptual.check_input_shape((self.discriminator_size, self.discriminator_size, self.channels))
         self.built = True
@@ -543,6 +554,7 @@ class SRGAN(Upscaler, AdversarialModel):
             "layer_weights": list(self.perceptual.layer_weights),
             "discriminator_width": self.discriminator_width,
             "discriminator_size": self.discriminator_size,
+            "antialias": self.antialias,
             "content_weight": self.content_weight,
             "pixel_weight": self.pixel_weight,
             "adversarial_weight": self.adversarial_weight,

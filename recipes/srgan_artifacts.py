@@ -1,0 +1,137 @@
+"""Recipe: where SRGAN's checkerboard comes from, measured by the grid power of each loss term's gradient.
+
+The zoo's SRGAN runs (results/srgan_x4_1000_steps_64px.json, results/srgan_x4_pixel_1250_steps_64px.json) left
+a regular 4-pixel pattern on their outputs. Odena, Dumoulin & Olah ("Deconvolution and Checkerboard
+Artifacts", Distill 2016) trace such patterns to sub-pixel upsampling and to the gradients of strided
+convolutions. To find which term of the generator's loss (Ledig et al. 2017, Eq. 3) pushes the pattern in, this
+takes batches of training crops, the outputs of the SRResNet the SRGAN started from, and measures
+`zoo.metrics.grid_power_ratio` (the share of power at the frequencies of a 4-pixel grid over white noise's;
+1 is noise) of:
+
+- the gradient, with respect to those outputs, of each term: the content loss through naturalnet, the pixel
+  MSE, and the adversarial loss through the SRGAN's trained discriminator and through the same architecture
+  freshly initialised (is the pattern the architecture's or learned?), and freshly initialised with a blur
+  before each strided convolution (`srgan_discriminator(antialias=True)`, Zhang 2019);
+- what the SRGAN's training changed (its outputs minus the SRResNet's), and the SRResNet's own error.
+
+It trains nothing and uses no test image.
+
+    python recipes/srgan_artifacts.py --srgan logs/unbundled/srgan_x4_pixel_1250_steps_64px
+    python recipes/srgan_artifacts.py --quick              # tiny networks, writes under logs/
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # recipes/_common.py, srgan.py, srresnet.py
+
+import _common  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import srgan  # noqa: E402
+import srresnet  # noqa: E402
+from keras import ops  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.backend import input_gradient  # noqa: E402
+from zoo.losses.gan import non_saturating_generator_loss  # noqa: E402
+from zoo.metrics import grid_power_ratio  # noqa: E402
+from zoo.models.superres import SRGAN, SRPairs, SRResNet, srgan_discriminator  # noqa: E402
+
+NAME = "srgan_artifacts"
+PERIOD = 4  # the x4 generator's two x2 pixel shuffles repeat every 4 output pixels
+
+
+def parse_args(argv=None):
+    parser = _common.base_parser(__doc__.splitlines()[0], trains=False)  # measures: nothing to train or resume
+    parser.add_argument("--srgan", default=None, help="the trained SRGAN: a checkpoint folder or registry name")
+    parser.add_argument("--srresnet", default=str(_common.ROOT / "checkpoints" / "srresnet_x4"),
+                        help="the SRResNet it started from")
+    parser.add_argument("--batches", type=int, default=8, help="batches of training crops measured")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--patch-size", type=int, default=64, help="HR crop side, a multiple of 4")
+    parser.add_argument("--sets", nargs="+", default=["t91", "bsd200", "sun_hays80"])
+    args = parser.parse_args(argv)
+    if not args.quick and args.srgan is None:
+        parser.error("--srgan is required (a trained SRGAN's checkpoint), but with --quick")
+    if args.quick:
+        args.batches, args.batch_size, args.patch_size, args.sets = 1, 2, 48, ["t91"]
+    return args
+
+
+def training_data(args):
+    """The recipe trains on nothing (tests/test_test_sets.py asks every recipe)."""
+    return {}
+
+
+def networks(args, pairs):
+    """The SRResNet and the SRGAN (--quick: tiny stand-ins, the SRGAN trained 2 steps from the SRResNet)."""
+    if args.quick:
+        _, features, _ = srgan.quick_networks(args.seed)
+        start = SRResNet(channels=3, width=8, blocks=2, scale=srgan.SCALE, residual=True)
+        start(np.zeros((1, 12, 12, 3), "float32"))
+        gan = SRGAN.from_srresnet(start, features.body, "conv4_4", discriminator_width=8, discriminator_size=None,
+                                  pixel_weight=1.0, seed=args.seed)
+        gan.compile(learning_rate=1e-2)
+        gan.fit(SRPairs(pairs, srgan.SCALE, patch_size=args.patch_size, batch_size=2, steps=2, seed=args.seed),
+                epochs=1, verbose=0)
+        return start, gan
+    start, gan = zoo.load(args.srresnet, compile=False), zoo.load(args.srgan, compile=False)
+    if not isinstance(gan, SRGAN):
+        raise SystemExit(f"error: --srgan {args.srgan} is a {type(gan).__name__}; expected an SRGAN checkpoint")
+    return start, gan
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    _, results_path = _common.outputs(args, NAME)
+    clock = _common.Stopwatch()
+    _, pairs = srresnet.training_pairs(args)
+    start, gan = networks(args, pairs)
+    fresh = {antialias: srgan_discriminator(gan.channels, gan.discriminator_width, gan.discriminator_size, antialias)
+             for antialias in (False, True)}
+    data = SRPairs(pairs, srgan.SCALE, patch_size=args.patch_size, batch_size=args.batch_size,
+                   steps=args.batches, seed=args.seed)
+    terms = {
+        "content loss (naturalnet) gradient": lambda sr, hr: gan.perceptual(hr, sr),
+        "pixel MSE gradient": lambda sr, hr: ops.mean(ops.square(sr - hr)),
+        "adversarial loss gradient, trained discriminator":
+            lambda sr, hr: non_saturating_generator_loss(gan.discriminator(sr, training=False)),
+        "adversarial loss gradient, untrained discriminator":
+            lambda sr, hr: non_saturating_generator_loss(fresh[False](sr, training=False)),
+        "adversarial loss gradient, untrained anti-aliased discriminator":
+            lambda sr, hr: non_saturating_generator_loss(fresh[True](sr, training=False)),
+    }
+    ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", "SRResNet output - original")}
+    for index in range(args.batches):
+        lr, hr = data.batch(index, epoch=0)
+        sr = ops.convert_to_tensor(start.generator(lr, training=False))
+        for name, term in terms.items():
+            gradient = input_gradient(lambda x, term=term: term(x, ops.convert_to_tensor(hr)), sr)
+            ratios[name].append(grid_power_ratio(ops.convert_to_numpy(gradient), PERIOD))
+        sr = ops.convert_to_numpy(sr)
+        ratios["SRGAN output - SRResNet output"].append(
+            grid_power_ratio(ops.convert_to_numpy(gan.generator(lr, training=False)) - sr, PERIOD))
+        ratios["SRResNet output - original"].append(grid_power_ratio(sr - hr, PERIOD))
+    rows = {name: {"mean": round(float(np.mean(v)), 3), "std": round(float(np.std(v)), 3)}
+            for name, v in ratios.items()}
+    for name, row in rows.items():
+        print(f"{name:64s} grid power / white noise's: {row['mean']:.3f} (std {row['std']:.3f} over batches)")
+    metrics = [{"key": key, "name": f"grid power ratio (period {PERIOD}) of the {name}", "value": rows[name]["mean"],
+                "unit": "x white noise", "lower_is_better": True, "split": f"{args.batches} batches of training crops"}
+               for key, name in zip(("content_gradient", "pixel_gradient", "adversarial_gradient",
+                                     "untrained_adversarial_gradient", "untrained_antialiased_adversarial_gradient",
+                                     "srgan_change", "srresnet_error"), rows, strict=True)]
+    results = _common.results_record(
+        NAME, args, metrics, clock.seconds, None, period=PERIOD, ratios=rows, srgan=str(args.srgan),
+        srresnet=str(args.srresnet), crops=f"{args.batches} x {args.batch_size} training crops of "
+        f"{args.patch_size} pixels", reference="Odena, Dumoulin & Olah, Deconvolution and Checkerboard Artifacts, "
+        "Distill 2016")
+    _common.write_json(results_path, results)
+    print(f"wrote {results_path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
