@@ -27,6 +27,13 @@ Monolingual Corpora Only", ICLR 2018 (arXiv:1711.00043), on Multi30k task 1:
    `iterations` rounds: translate every monolingual sentence with the previous
    model (greedy search), train `epochs` passes of the UNMT step (denoising +
    back-translation + adversarial, `zoo.models.unmt`) on them.
+   `--init-embeddings fasttext` first sets the translator's piece embeddings
+   (tied between encoder, decoder and softmax) to fastText skip-gram vectors
+   trained on both halves together, cut into the joint pieces
+   (`zoo.text.embeddings.piece_embeddings`; Lample, Ott, Conneau, Denoyer &
+   Ranzato, "Phrase-Based & Neural Unsupervised Machine Translation", EMNLP
+   2018, Sec. 3.1): the pieces both languages share tie their inputs together
+   before any training; the default starts from Keras's random table.
 4. Selection without parallel data (the paper's Section 3.4): after each
    epoch, the round-trip BLEU of the validation halves (l1 -> l2 -> l1 and
    l2 -> l1 -> l2, averaged). Each iteration keeps its best epoch, halves the
@@ -84,6 +91,7 @@ from zoo.models.unmt import unmt_batches, unmt_multi30k
 from zoo.resume import epoch_cut_short
 from zoo.text.tokenizer import PAD_ID, SubwordTokenizer
 from zoo.text import WordByWordTranslator, corpus_bleu, moses_bleu, pretokenize
+from zoo.text.embeddings import piece_embeddings
 from zoo.text.word_by_word import unsupervised_translators
 
 PAPER = ("Lample, Conneau, Denoyer & Ranzato, Unsupervised Machine Translation Using Monolingual Corpora Only, "
@@ -140,6 +148,9 @@ def parse_args(argv=None):
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout on embeddings and decoder outputs")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="of the translation cross-entropy")
     parser.add_argument("--encoder-layers", type=int, default=1, help="bidirectional GRU layers of the encoder")
+    parser.add_argument("--init-embeddings", default="random", choices=["random", "fasttext"],
+                        help="the translator's piece embeddings at the start: Keras's random ones, or fastText "
+                        "skip-gram trained on both languages' training sentences together (Lample et al. 2018b)")
     args = parser.parse_args(argv)
     if args.quick:
         args.iterations, args.epochs, args.steps, args.batch_size = 2, 1, 8, 16
@@ -195,6 +206,15 @@ def word_by_word(mono, languages, args):
              "adversarial": [round(c, 4) for c in alignment.adversarial_criteria],
              "refinement": [round(c, 4) for c in alignment.refinement_criteria]}
     return {lang: translators[lang].dictionary for lang in languages}, found
+
+
+def initialize_embeddings(model, sentences, seed=0):
+    """The translator's tied piece embeddings set to fastText skip-gram vectors of `sentences` (both languages
+    together, cut into the model's pieces; Lample et al. 2018b)."""
+    clock = _common.Stopwatch()
+    table = model.translator.embedding.embeddings
+    table.assign(piece_embeddings(model.tokenizer, sentences, dim=table.shape[-1], seed=seed))
+    print(f"piece embeddings: fastText skip-gram on both languages in {clock.seconds:.0f} s", flush=True)
 
 
 def test_bleu(translate, test, languages, beam=1, paper_way=False):
@@ -294,6 +314,8 @@ def summarize(results_dir):
         if run.get("quick"):
             continue
         start = (run.get("alignment") or {}).get("method", "adversarial" if run.get("alignment") else "-")
+        if run.get("init_embeddings") == "fasttext":
+            start += ", fastText pieces"
         label = f"[{path.stem}]({path.name}) ({run['device']}, {run['git_commit']})"
         l1, l2 = run["name"].split("_")[2:4]  # unmt_multi30k_<l1>_<l2>[_supervised]
         trained = [it for it in run.get("iterations") or [] if it["iteration"] > 0]
@@ -318,7 +340,8 @@ def summarize(results_dir):
                                           run["metrics"].get(f"moses_bleu_{x}_{y}")
                                           or again.get(f"moses_bleu_{x}_{y}", {}).get("measured"))
                              for x, y in ((l1, l2), (l2, l1))}
-    ratios = ["| pair | direction | kept / supervised, sacrebleu | kept / supervised, paper's way |", "|---|---|---|---|"]
+    ratios = ["| pair | direction | kept / supervised, sacrebleu | kept / supervised, paper's way |",
+              "|---|---|---|---|"]
     for stem, kept in sorted(finals.items()):
         ceiling = finals.get(f"{stem}_supervised")
         for direction, (a, ma) in (kept.items() if ceiling and not stem.endswith("_supervised") else ()):
@@ -368,6 +391,8 @@ def main(argv=None):
                           **({"denoising_weight": 0.0, "adversarial_weight": 0.0, "noise_translations": False}
                              if args.supervised else {"adversarial_weight": args.adversarial_weight}))
     model.compile(learning_rate=args.learning_rate, jit_compile=_common.jit_compile())
+    if args.init_embeddings == "fasttext":  # (a resumed run's state then restores the trained table)
+        initialize_embeddings(model, [s for lang in languages for s in mono[lang]], args.seed)
 
     def translate(sentences, src, tgt, beam=1):
         return model.translate(sentences, src=src, tgt=tgt, beam=beam, batch_size=256)
@@ -490,15 +515,18 @@ def main(argv=None):
                      "lower_is_better": False, "split": f"{TEST}", "signature": signature}
                     for k, v in iterations[0]["bleu"].items()]
         metrics.append({"key": "round_trip_bleu", "name": "round-trip BLEU of the validation halves (selection "
-                        "criterion)", "value": round(record["best_round_trip"], 2), "unit": "BLEU", "lower_is_better": False,
+                        "criterion)", "value": round(record["best_round_trip"], 2), "unit": "BLEU",
+                        "lower_is_better": False,
                         "split": "val, disjoint halves"})
     results = _common.results_record(
         name, args, metrics, train_seconds, history, training_runs=record["runs"], steps=steps, iterations=iterations,
-        selected_iteration=selected, signature=signature, examples=examples, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        selected_iteration=selected, signature=signature, examples=examples, batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         architecture={"vocab_size": tokenizer.vocab_size, "embedding_dim": args.embedding_dim, "units": args.units,
                       "parameters": int(model.translator.count_params())},
         alignment=alignment, selection={k: v for k, v in record.items() if k.startswith("selection")},
-        dropout=args.dropout, label_smoothing=args.label_smoothing, encoder_layers=args.encoder_layers)
+        dropout=args.dropout, label_smoothing=args.label_smoothing, encoder_layers=args.encoder_layers,
+        init_embeddings=args.init_embeddings)
     save_checkpoint(model, out, overwrite=True, metadata={
         "name": name,
         "description": (f"{'Supervised upper bound: the' if args.supervised else 'Unsupervised'} "

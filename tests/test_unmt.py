@@ -324,6 +324,17 @@ def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_p
     assert isinstance(model.translate("a man is riding a bike .", src="en", tgt="fr"), str)
 
 
+def test_the_recipe_can_start_the_piece_embeddings_from_fasttext_vectors_of_both_languages(tokenizer):
+    from zoo.text.embeddings import piece_embeddings
+
+    rng = np.random.default_rng(1)
+    sentences = [" ".join(rng.choice(WORDS[lang], rng.integers(2, 6))) + " ." for lang in WORDS for _ in range(100)]
+    model = tiny_unmt(tokenizer)
+    load_recipe("unmt_multi30k").initialize_embeddings(model, sentences, seed=3)
+    np.testing.assert_array_equal(to_numpy(model.translator.embedding.embeddings),
+                                  piece_embeddings(tokenizer, sentences, dim=16, seed=3))
+
+
 def test_label_smoothing_mixes_the_true_piece_with_the_uniform_target():
     from zoo.models.unmt import piece_cross_entropy
 
@@ -376,8 +387,10 @@ def test_the_quick_supervised_recipe_selects_by_validation_bleu_and_reports_both
     recipe = load_recipe("unmt_multi30k")
     results = tmp_path / "mt.json"
     recipe.main(["--quick", "--supervised", "--epochs", "3", "--patience", "1", "--label-smoothing", "0.1",
-                 "--verbose", "0", "--out", str(tmp_path / "mt"), "--results", str(results)])
+                 "--init-embeddings", "fasttext", "--verbose", "0", "--out", str(tmp_path / "mt"),
+                 "--results", str(results)])
     data = json.loads(results.read_text())
+    assert data["init_embeddings"] == "fasttext"
     evaluations = data["selection"]["selection"]["evaluations"]
     assert 1 <= len(evaluations) <= 3 and data["label_smoothing"] == 0.1
     for key in ("bleu_en_fr", "moses_bleu_en_fr", "bleu_fr_en", "moses_bleu_fr_en"):

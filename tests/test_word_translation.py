@@ -9,7 +9,8 @@ from conftest import load_recipe, shared_data_dir
 
 from zoo.errors import InputError
 from zoo.text.dictionary import NULL, ibm_model1, parallel_dictionary, precision_at_1
-from zoo.text.embeddings import fasttext_embeddings, vocabulary, word_embeddings
+from zoo.text.embeddings import fasttext_embeddings, piece_embeddings, vocabulary, word_embeddings
+from zoo.text.tokenizer import SubwordTokenizer
 
 pytestmark = pytest.mark.backend_free
 
@@ -90,6 +91,22 @@ def test_fasttext_embeddings_are_repeatable_unit_vectors_that_share_subwords():
     # A word never seen in training still gets a vector from its character n-grams, nearest its relatives.
     unseen = fasttext_embeddings(corpus, ["snowfalls", "sunny", "snowfall", "beach"], dim=16, window=3, epochs=5)
     assert np.argmax(unseen[1:] @ unseen[0]) == 1
+
+
+def test_piece_embeddings_are_fasttext_vectors_of_a_joint_vocabulary_in_id_order():
+    sentences = ["the sunny beach", "a snowy ski slope", "la plage au soleil", "une piste de ski enneigée"] * 30
+    tokenizer = SubwordTokenizer.train(sentences, ("en", "fr"), vocab_size=80)
+    vectors = piece_embeddings(tokenizer, sentences, dim=16, window=5, epochs=3, seed=1)
+    assert vectors.shape == (tokenizer.vocab_size, 16) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    # Row i is piece i's fastText vector, trained on both languages' sentences cut into pieces.
+    pieces = [tokenizer.processor.id_to_piece(i) for i in range(tokenizer.vocab_size)]
+    expected = fasttext_embeddings([tokenizer.pieces(s) for s in sentences], pieces, dim=16, window=5, epochs=3,
+                                   seed=1)
+    np.testing.assert_array_equal(vectors, expected)
+    assert "▁ski" in pieces and "▁sunny" in pieces  # a piece both languages share, and an English one
+    with pytest.raises(InputError, match="none with any text"):
+        piece_embeddings(tokenizer, ["", "  "])
 
 
 def test_word_embeddings_dispatches_and_checks_the_method():

@@ -145,6 +145,23 @@ def fasttext_embeddings(token_lists, words, dim=128, window=5, epochs=10, min_n=
     return normalize_embeddings(np.stack([model.wv[w] for w in words]))
 
 
+def piece_embeddings(tokenizer, sentences, dim=256, window=5, epochs=10, seed=0):
+    """`(tokenizer.vocab_size, dim)` float32 unit vectors, one per piece of a joint `SubwordTokenizer`:
+    fastText skip-gram trained on `sentences` of all its languages together, cut into its pieces.
+
+    Lample, Ott, Conneau, Denoyer & Ranzato, "Phrase-Based & Neural Unsupervised Machine Translation", EMNLP
+    2018, Sec. 3.1 and 4.2: with a vocabulary shared by both languages, embeddings trained on the concatenated
+    monolingual corpora are already cross-lingual where the languages share pieces (names, numbers, cognates),
+    and initialise the translator's lookup table. Pieces the corpus lacks (control symbols) get the vector of
+    their character n-grams.
+    """
+    pieces = [tokenizer.processor.id_to_piece(i) for i in range(tokenizer.vocab_size)]
+    token_lists = [p for p in (tokenizer.pieces(s) for s in sentences) if p]
+    if not token_lists:
+        raise InputError("expected sentences to train piece embeddings on; got none with any text")
+    return fasttext_embeddings(token_lists, pieces, dim=dim, window=window, epochs=epochs, seed=seed)
+
+
 def word_embeddings(token_lists, words, method="ppmi", **options):
     """Embeddings of `words` by `method`: "ppmi" (`ppmi_svd_embeddings`) or "fasttext" (`fasttext_embeddings`);
     `options` go to that function."""
