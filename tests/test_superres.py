@@ -518,7 +518,7 @@ def test_quick_srgan_recipe_calibrates_its_content_weight_and_judges_three_metho
     assert model.upscale(images((12, 12, 3))).shape == (48, 48, 3)
 
 
-@pytest.mark.one_backend("jax")
+@pytest.mark.one_backend("torch")
 def test_quick_srgan_artifacts_recipe_measures_the_grid_power_of_each_loss_term(tmp_path):
     natural_image_files("t91")
     results = tmp_path / "srgan_artifacts.json"
