@@ -34,6 +34,7 @@ from keras import ops  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.backend import input_gradient  # noqa: E402
+from zoo.data import natural  # noqa: E402
 from zoo.losses.gan import non_saturating_generator_loss  # noqa: E402
 from zoo.metrics import grid_power_ratio  # noqa: E402
 from zoo.models.superres import SRGAN, SRPairs, SRResNet, srgan_discriminator  # noqa: E402
@@ -50,10 +51,11 @@ def parse_args(argv=None):
     parser.add_argument("--batches", type=int, default=8, help="batches of training crops measured")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=64, help="HR crop side, a multiple of 4")
-    parser.add_argument("--sets", nargs="+", default=["t91", "bsd200", "sun_hays80"])
+    parser.add_argument("--sets", nargs="+", default=list(natural.TRAIN_SETS), choices=natural.TRAIN_SETS,
+                        help="training image sets the crops come from")
     args = parser.parse_args(argv)
     if not args.quick and args.srgan is None:
-        parser.error("--srgan is required (a trained SRGAN's checkpoint), but with --quick")
+        parser.error("--srgan is required (a trained SRGAN's checkpoint folder or registry name) unless --quick")
     if args.quick:
         args.batches, args.batch_size, args.patch_size, args.sets = 1, 2, 48, ["t91"]
     return args
@@ -68,6 +70,7 @@ def networks(args, pairs):
     """The SRResNet and the SRGAN (--quick: tiny stand-ins, the SRGAN trained 2 steps from the SRResNet)."""
     if args.quick:
         _, features, _ = srgan.quick_networks(args.seed)
+        # residual: an untrained plain generator's output is constant, and no loss has a gradient to measure
         start = SRResNet(channels=3, width=8, blocks=2, scale=srgan.SCALE, residual=True)
         start(np.zeros((1, 12, 12, 3), "float32"))
         gan = SRGAN.from_srresnet(start, features.body, "conv4_4", discriminator_width=8, discriminator_size=None,
@@ -106,9 +109,9 @@ def main(argv=None):
     ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", "SRResNet output - original")}
     for index in range(args.batches):
         lr, hr = data.batch(index, epoch=0)
-        sr = ops.convert_to_tensor(start.generator(lr, training=False))
+        sr, target = ops.convert_to_tensor(start.generator(lr, training=False)), ops.convert_to_tensor(hr)
         for name, term in terms.items():
-            gradient = input_gradient(lambda x, term=term: term(x, ops.convert_to_tensor(hr)), sr)
+            gradient = input_gradient(lambda x, term=term: term(x, target), sr)
             ratios[name].append(grid_power_ratio(ops.convert_to_numpy(gradient), PERIOD))
         sr = ops.convert_to_numpy(sr)
         ratios["SRGAN output - SRResNet output"].append(

@@ -391,7 +391,7 @@ def main(argv=None):
                           **({"denoising_weight": 0.0, "adversarial_weight": 0.0, "noise_translations": False}
                              if args.supervised else {"adversarial_weight": args.adversarial_weight}))
     model.compile(learning_rate=args.learning_rate, jit_compile=_common.jit_compile())
-    if args.init_embeddings == "fasttext":  # (a resumed run's state then restores the trained table)
+    if args.init_embeddings == "fasttext" and not args.resume:  # a resumed run's state holds the trained table
         initialize_embeddings(model, [s for lang in languages for s in mono[lang]], args.seed)
 
     def translate(sentences, src, tgt, beam=1):

@@ -198,6 +198,8 @@ def test_blur_is_the_binomial_filter_that_removes_a_period_2_checkerboard():
     np.testing.assert_allclose(out[0, 1:-1, 1:-1, 0], 0.5, atol=1e-6)  # the pattern's mean, no pattern left
     np.testing.assert_allclose(out[0, 1:-1, 1:-1, 1], 1.0, atol=1e-6)  # each channel on its own, sum kept
     np.testing.assert_allclose(out[0, 0, 0, 1], 9 / 16, atol=1e-6)  # zero padding at the corner
+    with pytest.raises(ValueError, match="number of channels"):
+        Blur().build((None, 8, 8, None))
 
 
 def test_the_antialiased_discriminator_blurs_before_each_stride_and_sends_back_no_checkerboard(tmp_path):
@@ -529,3 +531,8 @@ def test_quick_srgan_artifacts_recipe_measures_the_grid_power_of_each_loss_term(
     # The pixel MSE's gradient is 2 (sr - hr) / n: the same pattern as the SRResNet's error.
     assert ratios["pixel MSE gradient"] == pytest.approx(ratios["SRResNet output - original"], rel=1e-3)
     assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change"}
+    recipe = load_recipe("srgan_artifacts")
+    with pytest.raises(SystemExit):  # which trained SRGAN to measure must be said
+        recipe.parse_args([])
+    with pytest.raises(SystemExit):  # a test set is no set of training crops
+        recipe.parse_args(["--srgan", "srgan_x4", "--sets", "set5"])

@@ -21,7 +21,7 @@ class Blur(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None:
-            raise ValueError("Blur needs a known number of channels")
+            raise ValueError(f"Blur needs a known number of channels (the last axis); got input shape {input_shape}")
         row = np.array([1.0, 2.0, 1.0]) / 4.0
         kernel = np.outer(row, row)[:, :, None, None] * np.ones((1, 1, int(channels), 1))
         self.kernel = ops.convert_to_tensor(kernel.astype("float32"))
