@@ -62,6 +62,7 @@ its epochs selected by greedy BLEU on the validation pairs. `--dropout`,
     ZOO_DATA_DIR=../shared/data python recipes/unmt_multi30k.py --pair en-de
     ZOO_DATA_DIR=../shared/data python recipes/unmt_multi30k.py --pair en-fr --supervised
     ZOO_DATA_DIR=../shared/data python recipes/unmt_multi30k.py --quick        # < 1 minute, writes under logs/
+    ... --iterations 3 --resume     # a finished (or stopped) run goes on to 3 iterations, from its training state
 
 Cost. A step (32 sentences a language) took about 1.0 s on JAX on a 2-core CPU (2.0 s on TensorFlow;
 torch is slower still), measured with other jobs running, so the defaults (3 iterations x 6 epochs x 453
@@ -88,7 +89,7 @@ from zoo.checkpoints import save_checkpoint
 from zoo.data.multi30k import load_multi30k, monolingual, multi30k_tokenizer
 from zoo.io import write_atomic
 from zoo.models.unmt import unmt_batches, unmt_multi30k
-from zoo.resume import epoch_cut_short
+from zoo.resume import TrainingStateError, epoch_cut_short
 from zoo.text.tokenizer import PAD_ID, SubwordTokenizer
 from zoo.text import WordByWordTranslator, corpus_bleu, moses_bleu, pretokenize
 from zoo.text.embeddings import piece_embeddings
@@ -110,7 +111,8 @@ def parse_args(argv=None):
     parser.add_argument("--summarize", action="store_true", help="only write results/unmt_multi30k.md from the "
                         "results JSONs of earlier runs")
     parser.add_argument("--supervised", action="store_true", help="the upper bound: train on the true pairs")
-    parser.add_argument("--iterations", type=int, default=3, help="back-translation rounds (the paper: 3)")
+    parser.add_argument("--iterations", type=int, default=None, help="back-translation rounds (default: the "
+                        "paper's 3; 2 with --quick); with --resume, more than a finished run did extends it")
     parser.add_argument("--epochs", type=int, default=6, help="passes over the monolingual data per iteration "
                         "(with --supervised: passes over the pairs in all)")
     parser.add_argument("--steps", type=int, default=None, help="steps per epoch (default: one pass)")
@@ -152,8 +154,12 @@ def parse_args(argv=None):
                         help="the translator's piece embeddings at the start: Keras's random ones, or fastText "
                         "skip-gram trained on both languages' training sentences together (Lample et al. 2018b)")
     args = parser.parse_args(argv)
+    if args.iterations is None:
+        args.iterations = 2 if args.quick else 3
+    if args.iterations < 1:
+        parser.error(f"--iterations must be 1 or more; got {args.iterations}")
     if args.quick:
-        args.iterations, args.epochs, args.steps, args.batch_size = 2, 1, 8, 16
+        args.epochs, args.steps, args.batch_size = 1, 8, 16
         args.vocab_size, args.embedding_dim, args.units, args.max_length = 400, 32, 32, 30
         args.max_output_length = 24
         args.words, args.word_dim, args.align_epochs, args.align_steps, args.align_restarts = 300, 16, 1, 20, 1
@@ -398,9 +404,15 @@ def main(argv=None):
         return model.translate(sentences, src=src, tgt=tgt, beam=beam, batch_size=256)
 
     # A supervised run has no word-by-word start: --embeddings is none of its identity (older states lack it).
+    # --iterations is none of an unsupervised run's: each iteration trains the same way whatever the count, so
+    # `--resume --iterations N` extends a finished run by the iterations it has not done.
     state = _common.training_state(args, name, model,
-                                   exclude=("beam", "embeddings") if args.supervised else ("beam",))
+                                   exclude=("beam", "embeddings") if args.supervised else ("beam", "iterations"))
     record = state.record  # what a resumed run needs besides the variables
+    done = max(len(record.get("iterations", [])) - 1, 0)
+    if not args.supervised and args.iterations < done:
+        raise TrainingStateError(f"{state.path} has done {done} iterations; --iterations {args.iterations} would "
+                                 f"drop some: pass --iterations {done} or more to resume it")
     # Wall time = the state's seconds in `fit` (kept at every save, a time limit's too) + the time outside `fit`
     # (word-by-word start, translating, measuring), kept by `save()`. Outside time of a run stopped inside `fit`
     # since its last `save()` is not counted; its time in `fit` is.

@@ -19,6 +19,7 @@ from zoo.models.unmt import (
     teacher_forcing,
     unmt_batches,
 )
+from zoo.resume import TrainingStateError
 from zoo.text.tokenizer import EOS_ID, PAD_ID, SubwordTokenizer
 
 WORDS = {"xx": ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"],
@@ -308,10 +309,15 @@ def test_the_quick_recipe_trains_measures_and_writes_a_loadable_checkpoint(tmp_p
     shared_data_dir(os.path.join("multi30k", "val.en.gz"), "The UNMT recipe")
     recipe = load_recipe("unmt_multi30k")
     out, results = tmp_path / "unmt", tmp_path / "unmt.json"
-    recipe.main(["--quick", "--adversarial-weight", "0.5", "--verbose", "0", "--out", str(out),
-                 "--results", str(results)])
+    options = ["--quick", "--adversarial-weight", "0.5", "--verbose", "0", "--out", str(out), "--results", str(results)]
+    recipe.main(options + ["--iterations", "1"])
+    assert [it["iteration"] for it in json.loads(results.read_text())["iterations"]] == [0, 1]
+    recipe.main(options + ["--iterations", "2", "--resume"])  # a finished run extended by one iteration
+    with pytest.raises(TrainingStateError, match="has done 2 iterations.*--iterations 2 or more"):
+        recipe.main(options + ["--iterations", "1", "--resume"])
     data = json.loads(results.read_text())
     assert data["quick"] and [it["iteration"] for it in data["iterations"]] == [0, 1, 2]
+    assert len(data["training_runs"]) == 2
     assert sorted(data["iterations"][0]["moses_bleu"]) == ["en-fr", "fr-en"]  # the word-by-word start, paper's way
     assert data["alignment"]["embeddings"] == "ppmi"
     assert 1 <= data["selected_iteration"] <= 2 and data["learning_rate"] == 2e-3
