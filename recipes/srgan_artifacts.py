@@ -12,7 +12,10 @@ takes batches of training crops, the outputs of the SRResNet the SRGAN started f
   MSE, and the adversarial loss through the SRGAN's trained discriminator and through the same architecture
   freshly initialised (is the pattern the architecture's or learned?), and freshly initialised with a blur
   before each strided convolution (`srgan_discriminator(antialias=True)`, Zhang 2019);
-- what the SRGAN's training changed (its outputs minus the SRResNet's), and the SRResNet's own error.
+- what the SRGAN's training changed (its outputs minus the SRResNet's), and the SRResNet's own error;
+- at the SRGAN's own outputs, the grid power of the content, pixel and (trained) adversarial gradients, and the
+  cosine between each term's descent direction (minus its gradient) and the grid the training added, both taken
+  to their grid part (`zoo.metrics.grid_component`): > 0 a term adds to the pattern, < 0 it takes from it.
 
 It trains nothing and uses no test image.
 
@@ -36,7 +39,7 @@ import zoo  # noqa: E402
 from zoo.backend import input_gradient  # noqa: E402
 from zoo.data import natural  # noqa: E402
 from zoo.losses.gan import non_saturating_generator_loss  # noqa: E402
-from zoo.metrics import grid_power_ratio  # noqa: E402
+from zoo.metrics import grid_component, grid_power_ratio  # noqa: E402
 from zoo.models.superres import SRGAN, SRPairs, SRResNet, srgan_discriminator  # noqa: E402
 
 NAME = "srgan_artifacts"
@@ -85,6 +88,12 @@ def networks(args, pairs):
     return start, gan
 
 
+def cosine(a, b):
+    """Cosine of two arrays as vectors (0 where either is all zeros)."""
+    norm = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / norm) if norm > 0 else 0.0
+
+
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
@@ -106,28 +115,48 @@ def main(argv=None):
         "adversarial loss gradient, untrained anti-aliased discriminator":
             lambda sr, hr: non_saturating_generator_loss(fresh[True](sr, training=False)),
     }
+    at_gan = {"content loss": terms["content loss (naturalnet) gradient"], "pixel MSE": terms["pixel MSE gradient"],
+              "adversarial loss": terms["adversarial loss gradient, trained discriminator"]}
     ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", "SRResNet output - original")}
+    at_gan_ratios, cosines = {name: [] for name in at_gan}, {name: [] for name in at_gan}
     for index in range(args.batches):
         lr, hr = data.batch(index, epoch=0)
         sr, target = ops.convert_to_tensor(start.generator(lr, training=False)), ops.convert_to_tensor(hr)
         for name, term in terms.items():
             gradient = input_gradient(lambda x, term=term: term(x, target), sr)
             ratios[name].append(grid_power_ratio(ops.convert_to_numpy(gradient), PERIOD))
+        gan_sr = ops.convert_to_tensor(gan.generator(lr, training=False))
+        added = grid_component(ops.convert_to_numpy(gan_sr) - ops.convert_to_numpy(sr), PERIOD)
+        for name, term in at_gan.items():
+            gradient = ops.convert_to_numpy(input_gradient(lambda x, term=term: term(x, target), gan_sr))
+            at_gan_ratios[name].append(grid_power_ratio(gradient, PERIOD))
+            cosines[name].append(cosine(grid_component(-gradient, PERIOD), added))
         sr = ops.convert_to_numpy(sr)
-        ratios["SRGAN output - SRResNet output"].append(
-            grid_power_ratio(ops.convert_to_numpy(gan.generator(lr, training=False)) - sr, PERIOD))
+        ratios["SRGAN output - SRResNet output"].append(grid_power_ratio(ops.convert_to_numpy(gan_sr) - sr, PERIOD))
         ratios["SRResNet output - original"].append(grid_power_ratio(sr - hr, PERIOD))
-    rows = {name: {"mean": round(float(np.mean(v)), 3), "std": round(float(np.std(v)), 3)}
-            for name, v in ratios.items()}
+    rows, at_gan_rows, cosine_rows = (
+        {name: {"mean": round(float(np.mean(v)), 3), "std": round(float(np.std(v)), 3)} for name, v in d.items()}
+        for d in (ratios, at_gan_ratios, cosines))
     for name, row in rows.items():
         print(f"{name:64s} grid power / white noise's: {row['mean']:.3f} (std {row['std']:.3f} over batches)")
+    print("At the SRGAN's outputs:")
+    for name in at_gan:
+        print(f"  {name:20s} gradient grid power {at_gan_rows[name]['mean']:.3f} (std {at_gan_rows[name]['std']:.3f}); "
+              f"cosine of its descent's grid part with the added grid {cosine_rows[name]['mean']:+.3f} "
+              f"(std {cosine_rows[name]['std']:.3f})")
     metrics = [{"key": key, "name": f"grid power ratio (period {PERIOD}) of the {name}", "value": rows[name]["mean"],
                 "unit": "x white noise", "lower_is_better": True, "split": f"{args.batches} batches of training crops"}
                for key, name in zip(("content_gradient", "pixel_gradient", "adversarial_gradient",
                                      "untrained_adversarial_gradient", "untrained_antialiased_adversarial_gradient",
                                      "srgan_change", "srresnet_error"), rows, strict=True)]
+    metrics += [{"key": f"{key}_cosine_at_srgan", "name": f"cosine of the {name} term's descent with the grid the "
+                 "SRGAN's training added (grid parts, at the SRGAN's outputs)", "value": cosine_rows[name]["mean"],
+                 "unit": "cosine", "split": f"{args.batches} batches of training crops"}
+                for key, name in zip(("content", "pixel", "adversarial"), at_gan, strict=True)]
     results = _common.results_record(
-        NAME, args, metrics, clock.seconds, None, period=PERIOD, ratios=rows, srgan=str(args.srgan),
+        NAME, args, metrics, clock.seconds, None, period=PERIOD, ratios=rows,
+        at_srgan_outputs={name: {"gradient_grid_power": at_gan_rows[name], "descent_cosine_with_added_grid":
+                                 cosine_rows[name]} for name in at_gan}, srgan=str(args.srgan),
         srresnet=str(args.srresnet), crops=f"{args.batches} x {args.batch_size} training crops of "
         f"{args.patch_size} pixels", reference="Odena, Dumoulin & Olah, Deconvolution and Checkerboard Artifacts, "
         "Distill 2016")

@@ -16,7 +16,7 @@ from zoo.data import natural
 from zoo.data.resize import bicubic_pair, imresize
 from zoo.errors import InputError
 from zoo.layers import Blur
-from zoo.metrics import grid_power_ratio
+from zoo.metrics import grid_component, grid_power_ratio
 from zoo.models.superres import (
     LUMA,
     MIN_SIZE,
@@ -410,6 +410,24 @@ def test_grid_power_ratio_is_one_for_noise_and_large_for_a_checkerboard():
 
 
 @pytest.mark.backend_free  # numpy only
+def test_grid_component_is_the_pattern_on_the_grid():
+    rng = np.random.default_rng(0)
+    checker = np.tile(rng.normal(size=(4, 4, 3)), (8, 8, 1))  # (h, w, c): all of it on the grid but its mean
+    assert np.allclose(grid_component(checker), checker - checker.mean(axis=(0, 1)))
+    noise = rng.normal(size=(2, 32, 32, 3))
+    part = grid_component(noise)
+    assert part.shape == noise.shape and np.allclose(grid_component(part), part)  # a projection
+    assert np.isclose((part * (noise - part)).sum(), 0, atol=1e-8)  # orthogonal to what is left
+    assert np.isclose(grid_power_ratio(part), (32 * 32 - 1) / (6 * 32 - 9))
+    ramp = np.broadcast_to(np.sin(np.linspace(0, np.pi, 32))[:, None, None], (32, 32, 1))
+    assert np.abs(grid_component(ramp)).max() < 0.1 * np.abs(ramp - ramp.mean()).max()
+    with pytest.raises(InputError, match="grid_component takes"):
+        grid_component(noise[0, :, :, 0])
+    with pytest.raises(InputError, match="divide"):
+        grid_component(noise[:, :30])
+
+
+@pytest.mark.backend_free  # numpy only
 def test_sr_pairs_are_aligned_crops_with_one_transform_each():
     rng = np.random.default_rng(0)
     lr = rng.integers(0, 256, (10, 12, 3)).astype(np.uint8)
@@ -530,7 +548,11 @@ def test_quick_srgan_artifacts_recipe_measures_the_grid_power_of_each_loss_term(
     assert len(ratios) == 7 and all(np.isfinite(v) and v > 0 for v in ratios.values())
     # The pixel MSE's gradient is 2 (sr - hr) / n: the same pattern as the SRResNet's error.
     assert ratios["pixel MSE gradient"] == pytest.approx(ratios["SRResNet output - original"], rel=1e-3)
-    assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change"}
+    assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change", "adversarial_cosine_at_srgan"}
+    at_gan = data["at_srgan_outputs"]
+    assert sorted(at_gan) == ["adversarial loss", "content loss", "pixel MSE"]
+    assert all(-1 <= row["descent_cosine_with_added_grid"]["mean"] <= 1 and row["gradient_grid_power"]["mean"] > 0
+               for row in at_gan.values())
     recipe = load_recipe("srgan_artifacts")
     with pytest.raises(SystemExit):  # which trained SRGAN to measure must be said
         recipe.parse_args([])

@@ -1,6 +1,6 @@
 """Measurements, computed by the zoo's own code and tested against known values."""
 
-from zoo.metrics.checkerboard import grid_power_ratio
+from zoo.metrics.checkerboard import grid_component, grid_power_ratio
 from zoo.metrics.codes import (
     balanced_subset,
     cluster_accuracy,
@@ -34,6 +34,7 @@ __all__ = [
     "cluster_accuracy",
     "few_label_accuracy",
     "frechet_distance",
+    "grid_component",
     "grid_power_ratio",
     "high_quality_share",
     "hole_scores",

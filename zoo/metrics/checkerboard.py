@@ -29,22 +29,40 @@ def grid_power_ratio(x, period=4):
 
     `h` and `w` must be multiples of `period`, so that the grid's frequencies fall on DFT bins.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4:
-        raise InputError(f"grid_power_ratio takes (n, h, w, c) or (h, w, c) arrays; got shape {x.shape}")
-    period = int(period)
+    x = _maps(x, period, "grid_power_ratio")
     height, width = x.shape[1:3]
-    if period < 2 or height % period or width % period:
-        raise InputError(f"period must be >= 2 and divide the height and width; got period {period} for "
-                         f"{height}x{width}")
-    if not np.all(np.isfinite(x)):
-        raise InputError("grid_power_ratio got NaN or infinite values")
-    x = x - x.mean(axis=(1, 2), keepdims=True)
     power = np.abs(np.fft.fft2(x, axes=(1, 2))) ** 2
     total = power.sum()
     if total == 0:
         raise InputError("grid_power_ratio got constant maps: there is no power to share")
     mask = grid_mask(height, width, period)
     return float(power[:, mask].sum() / total / (mask.sum() / (height * width - 1)))
+
+
+def grid_component(x, period=4):
+    """The part of `x` (`(n, h, w, c)` or `(h, w, c)`) on the frequencies of a `period`-pixel grid: the
+    pattern itself, e.g. to ask whether a gradient step adds to a checkerboard or takes from it (the cosine of
+    two components). Same shape as `x`, as float64; what `grid_power_ratio` counts is its power."""
+    squeeze = np.ndim(x) == 3
+    x = _maps(x, period, "grid_component")
+    spectrum = np.fft.fft2(x, axes=(1, 2))
+    spectrum[:, ~grid_mask(*x.shape[1:3], period)] = 0
+    out = np.real(np.fft.ifft2(spectrum, axes=(1, 2)))
+    return out[0] if squeeze else out
+
+
+def _maps(x, period, name):
+    """`x` as checked float64 `(n, h, w, c)` maps, each map's mean removed."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4:
+        raise InputError(f"{name} takes (n, h, w, c) or (h, w, c) arrays; got shape {x.shape}")
+    period = int(period)
+    height, width = x.shape[1:3]
+    if period < 2 or height % period or width % period:
+        raise InputError(f"period must be >= 2 and divide the height and width; got period {period} for "
+                         f"{height}x{width}")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{name} got NaN or infinite values")
+    return x - x.mean(axis=(1, 2), keepdims=True)
