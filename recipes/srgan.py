@@ -82,6 +82,10 @@ def parse_args(argv=None):
     parser.add_argument("--antialias", action="store_true",
                         help="blur before the discriminator's strided convolutions (not in the paper): its gradient "
                         "then carries no checkerboard (recipes/srgan_artifacts.py)")
+    parser.add_argument("--fixed-upsampler", action="store_true",
+                        help="train only the generator's LR-resolution trunk, keeping the SRResNet's sub-pixel "
+                        "stages and last convolution (not in the paper): updates to those put the 4-pixel grid in "
+                        "(recipes/srgan_artifacts.py)")
     parser.add_argument("--discriminator-width", type=int, default=32,
                         help="its first width (64 in the paper; 32 here to fit the checkpoint in 25 MB)")
     parser.add_argument("--minutes", type=float, default=60.0,
@@ -136,7 +140,7 @@ def build(args, start, features, content_weight):
     return SRGAN.from_srresnet(
         start, features.body, args.feature_layer, content_weight=content_weight,
         pixel_weight=args.pixel_weight, adversarial_weight=args.adversarial_weight,
-        discriminator_width=args.discriminator_width, antialias=args.antialias,
+        discriminator_width=args.discriminator_width, antialias=args.antialias, fixed_upsampler=args.fixed_upsampler,
         discriminator_size=args.patch_size if args.discriminator == "paper" else None, seed=args.seed)
 
 
@@ -284,7 +288,7 @@ def main(argv=None):
         content_weight=args.content_weight, calibration=state.record.get("calibration"),
         feature_layer=args.feature_layer, pixel_weight=args.pixel_weight,
         adversarial_weight=args.adversarial_weight, discriminator=args.discriminator,
-        discriminator_width=args.discriminator_width, antialias=args.antialias,
+        discriminator_width=args.discriminator_width, antialias=args.antialias, fixed_upsampler=args.fixed_upsampler,
         started_from=None if args.quick else str(args.srresnet), content_network=None if args.quick else
         str(args.features), judge=None if args.quick else str(args.judge), training_sets=list(sets),
         training_images=len(pairs), sets=measured,

@@ -13,6 +13,8 @@ takes batches of training crops, the outputs of the SRResNet the SRGAN started f
   freshly initialised (is the pattern the architecture's or learned?), and freshly initialised with a blur
   before each strided convolution (`srgan_discriminator(antialias=True)`, Zhang 2019);
 - what the SRGAN's training changed (its outputs minus the SRResNet's), and the SRResNet's own error;
+- where in the generator the pattern sits: the SRGAN's change with its HR-resolution output end (sub-pixel
+  stages and last convolution, `upsampler_layers`) put back to the SRResNet's, and with its trunk put back;
 - at the SRGAN's own outputs, the grid power of the content, pixel and (trained) adversarial gradients, and the
   cosine between each term's descent direction (minus its gradient) and the grid the training added, both taken
   to their grid part (`zoo.metrics.grid_component`): > 0 a term adds to the pattern, < 0 it takes from it.
@@ -40,7 +42,14 @@ from zoo.backend import input_gradient  # noqa: E402
 from zoo.data import natural  # noqa: E402
 from zoo.losses.gan import non_saturating_generator_loss  # noqa: E402
 from zoo.metrics import grid_component, grid_power_ratio  # noqa: E402
-from zoo.models.superres import SRGAN, SRPairs, SRResNet, srgan_discriminator  # noqa: E402
+from zoo.models.superres import (  # noqa: E402
+    SRGAN,
+    SRPairs,
+    SRResNet,
+    srgan_discriminator,
+    srresnet_generator,
+    upsampler_layers,
+)
 
 NAME = "srgan_artifacts"
 PERIOD = 4  # the x4 generator's two x2 pixel shuffles repeat every 4 output pixels
@@ -76,6 +85,9 @@ def networks(args, pairs):
         # residual: an untrained plain generator's output is constant, and no loss has a gradient to measure
         start = SRResNet(channels=3, width=8, blocks=2, scale=srgan.SCALE, residual=True)
         start(np.zeros((1, 12, 12, 3), "float32"))
+        out = start.generator.get_layer("conv_out")  # not at its zero start: the layers under it then learn too
+        kernel, bias = out.get_weights()
+        out.set_weights([np.random.default_rng(args.seed).normal(0, 0.01, kernel.shape).astype(kernel.dtype), bias])
         gan = SRGAN.from_srresnet(start, features.body, "conv4_4", discriminator_width=8, discriminator_size=None,
                                   pixel_weight=1.0, seed=args.seed)
         gan.compile(learning_rate=1e-2)
@@ -86,6 +98,17 @@ def networks(args, pairs):
     if not isinstance(gan, SRGAN):
         raise SystemExit(f"error: --srgan {args.srgan} is a {type(gan).__name__}; expected an SRGAN checkpoint")
     return start, gan
+
+
+def hybrid(gan, start, upsampler_from):
+    """The SRGAN's generator with its `upsampler_layers` from `upsampler_from` ("start": the SRResNet's) and the
+    rest from the other of the two."""
+    generator = srresnet_generator(gan.channels, gan.width, gan.blocks, gan.scale, gan.residual)
+    upsampler = {layer.name for layer in upsampler_layers(generator)}
+    for layer in (layer for layer in generator.layers if layer.weights):
+        source = start if (layer.name in upsampler) == (upsampler_from == "start") else gan
+        layer.set_weights(source.generator.get_layer(layer.name).get_weights())
+    return generator
 
 
 def cosine(a, b):
@@ -117,7 +140,9 @@ def main(argv=None):
     }
     at_gan = {"content loss": terms["content loss (naturalnet) gradient"], "pixel MSE": terms["pixel MSE gradient"],
               "adversarial loss": terms["adversarial loss gradient, trained discriminator"]}
-    ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", "SRResNet output - original")}
+    hybrids = {"SRGAN output, upsampler put back - SRResNet output": hybrid(gan, start, "start"),
+               "SRGAN output, trunk put back - SRResNet output": hybrid(gan, start, "gan")}
+    ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", *hybrids, "SRResNet output - original")}
     at_gan_ratios, cosines = {name: [] for name in at_gan}, {name: [] for name in at_gan}
     for index in range(args.batches):
         lr, hr = data.batch(index, epoch=0)
@@ -133,6 +158,8 @@ def main(argv=None):
             cosines[name].append(cosine(grid_component(-gradient, PERIOD), added))
         sr = ops.convert_to_numpy(sr)
         ratios["SRGAN output - SRResNet output"].append(grid_power_ratio(ops.convert_to_numpy(gan_sr) - sr, PERIOD))
+        for name, generator in hybrids.items():
+            ratios[name].append(grid_power_ratio(ops.convert_to_numpy(generator(lr, training=False)) - sr, PERIOD))
         ratios["SRResNet output - original"].append(grid_power_ratio(sr - hr, PERIOD))
     rows, at_gan_rows, cosine_rows = (
         {name: {"mean": round(float(np.mean(v)), 3), "std": round(float(np.std(v)), 3)} for name, v in d.items()}
@@ -148,7 +175,8 @@ def main(argv=None):
                 "unit": "x white noise", "lower_is_better": True, "split": f"{args.batches} batches of training crops"}
                for key, name in zip(("content_gradient", "pixel_gradient", "adversarial_gradient",
                                      "untrained_adversarial_gradient", "untrained_antialiased_adversarial_gradient",
-                                     "srgan_change", "srresnet_error"), rows, strict=True)]
+                                     "srgan_change", "srgan_change_upsampler_put_back", "srgan_change_trunk_put_back",
+                                     "srresnet_error"), rows, strict=True)]
     metrics += [{"key": f"{key}_cosine_at_srgan", "name": f"cosine of the {name} term's descent with the grid the "
                  "SRGAN's training added (grid parts, at the SRGAN's outputs)", "value": cosine_rows[name]["mean"],
                  "unit": "cosine", "split": f"{args.batches} batches of training crops"}

@@ -30,6 +30,7 @@ from zoo.models.superres import (
     sr_pairs,
     srgan_discriminator,
     srresnet_generator,
+    upsampler_layers,
 )
 
 
@@ -223,6 +224,22 @@ def test_the_antialiased_discriminator_blurs_before_each_stride_and_sends_back_n
     assert loaded.antialias and any(isinstance(layer, Blur) for layer in loaded.discriminator.layers)
     x = images((2, 16, 16, 3))
     np.testing.assert_allclose(to_numpy(loaded.discriminator(x)), to_numpy(model.discriminator(x)), atol=1e-5)
+
+
+def test_an_srgan_with_a_fixed_upsampler_trains_only_the_trunk_and_keeps_it_fixed_after_a_checkpoint(tmp_path):
+    model = tiny_srgan(fixed_upsampler=True)
+    fixed = upsampler_layers(model.generator)
+    assert [layer.name for layer in fixed] == ["up_0_conv", "up_0_shuffle", "up_0_prelu", "up_1_conv",
+                                               "up_1_shuffle", "up_1_prelu", "conv_out"]
+    upsampler, trunk = copies([w for layer in fixed for w in layer.weights]), copies(model.generator.trainable_weights)
+    lr, hr = pairs()
+    model.fit(lr, hr, batch_size=4, epochs=1, verbose=0)
+    assert moved(upsampler, [w for layer in fixed for w in layer.weights]) == 0
+    assert moved(trunk, model.generator.trainable_weights) > 0
+    path = save_checkpoint(model, tmp_path / "srgan_fixed", {"name": "srgan_fixed", "description": "Fixed."})
+    loaded = zoo.load(path)
+    assert loaded.fixed_upsampler and len(loaded.generator.trainable_weights) == len(trunk)
+    assert not tiny_srgan().fixed_upsampler and len(tiny_srgan().generator.trainable_weights) > len(trunk)
 
 
 # Upscaling ----------------------------------------------------------------------------------------------------
@@ -545,10 +562,11 @@ def test_quick_srgan_artifacts_recipe_measures_the_grid_power_of_each_loss_term(
     data = load_recipe("srgan_artifacts").main(["--quick", "--results", str(results)])
     assert json.loads(results.read_text())["ratios"] == data["ratios"]
     ratios = {name: row["mean"] for name, row in data["ratios"].items()}
-    assert len(ratios) == 7 and all(np.isfinite(v) and v > 0 for v in ratios.values())
+    assert len(ratios) == 9 and all(np.isfinite(v) and v > 0 for v in ratios.values())
     # The pixel MSE's gradient is 2 (sr - hr) / n: the same pattern as the SRResNet's error.
     assert ratios["pixel MSE gradient"] == pytest.approx(ratios["SRResNet output - original"], rel=1e-3)
-    assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change", "adversarial_cosine_at_srgan"}
+    assert set(data["metrics"]) >= {"adversarial_gradient", "srgan_change", "adversarial_cosine_at_srgan",
+                                    "srgan_change_upsampler_put_back", "srgan_change_trunk_put_back"}
     at_gan = data["at_srgan_outputs"]
     assert sorted(at_gan) == ["adversarial loss", "content loss", "pixel MSE"]
     assert all(-1 <= row["descent_cosine_with_added_grid"]["mean"] <= 1 and row["gradient_grid_power"]["mean"] > 0

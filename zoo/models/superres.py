@@ -195,6 +195,13 @@ def srresnet_generator(channels=3, width=64, blocks=16, scale=4, residual=False,
     return keras.Model(inputs, outputs, name=name)
 
 
+def upsampler_layers(generator):
+    """The layers of `srresnet_generator`'s output end, at HR resolution: its sub-pixel stages and last
+    convolution. Their filters differ for each of the scale^2 output phases, so an update to them is what
+    puts a `scale`-pixel grid into the output (recipes/srgan_artifacts.py measures it)."""
+    return [layer for layer in generator.layers if layer.name.startswith("up_") or layer.name == "conv_out"]
+
+
 def receptive_radius(blocks, scale):
     """How many LR pixels beyond its own an output pixel of `srresnet_generator(blocks=, scale=)` sees, each way.
 
@@ -447,6 +454,10 @@ class SRGAN(Upscaler, AdversarialModel):
         antialias: blur before the discriminator's strided convolutions
             (Zhang 2019; not in the paper), so its gradient carries no
             checkerboard into the generator.
+        fixed_upsampler: train only the generator's LR-resolution trunk,
+            keeping the sub-pixel stages and last convolution it started
+            with (`upsampler_layers`; not in the paper): updates to those put
+            a 4-pixel grid in the zoo's CPU runs (recipes/srgan_artifacts.py).
         content_weight, pixel_weight, adversarial_weight: the loss weights.
     """
 
@@ -455,7 +466,8 @@ class SRGAN(Upscaler, AdversarialModel):
 
     def __init__(self, feature_model, feature_layers, channels=3, width=64, blocks=16, scale=4, discriminator_width=64,
                  discriminator_size=96, layer_weights=None, content_weight=1.0, pixel_weight=0.0,
-                 adversarial_weight=1e-3, seed=None, residual=False, antialias=False, **kwargs):
+                 adversarial_weight=1e-3, seed=None, residual=False, antialias=False, fixed_upsampler=False,
+                 **kwargs):
         weights = {"content_weight": content_weight, "pixel_weight": pixel_weight,
                    "adversarial_weight": adversarial_weight}
         bad = {k: v for k, v in weights.items() if not float(v) >= 0}
@@ -471,6 +483,9 @@ class SRGAN(Upscaler, AdversarialModel):
         self.antialias = bool(antialias)
         self.content_weight, self.pixel_weight, self.adversarial_weight = (float(v) for v in weights.values())
         self.generator = srresnet_generator(self.channels, self.width, self.blocks, self.scale, self.residual)
+        self.fixed_upsampler = bool(fixed_upsampler)
+        for layer in upsampler_layers(self.generator) if self.fixed_upsampler else ():
+            layer.trainable = False
         self.discriminator = srgan_discriminator(self.channels, self.discriminator_width, self.discriminator_size,
                                                  self.antialias)
         self.perceptual = PerceptualLoss(feature_model, feature_layers, weights=layer_weights)
@@ -555,6 +570,7 @@ class SRGAN(Upscaler, AdversarialModel):
             "discriminator_width": self.discriminator_width,
             "discriminator_size": self.discriminator_size,
             "antialias": self.antialias,
+            "fixed_upsampler": self.fixed_upsampler,
             "content_weight": self.content_weight,
             "pixel_weight": self.pixel_weight,
             "adversarial_weight": self.adversarial_weight,
