@@ -140,8 +140,10 @@ def main(argv=None):
     }
     at_gan = {"content loss": terms["content loss (naturalnet) gradient"], "pixel MSE": terms["pixel MSE gradient"],
               "adversarial loss": terms["adversarial loss gradient, trained discriminator"]}
-    hybrids = {"SRGAN output, upsampler put back - SRResNet output": hybrid(gan, start, "start"),
-               "SRGAN output, trunk put back - SRResNet output": hybrid(gan, start, "gan")}
+    # An SRGAN trained with a fixed upsampler has the SRResNet's output end already: nothing to put back.
+    hybrids = {} if gan.fixed_upsampler else {
+        "SRGAN output, upsampler put back - SRResNet output": hybrid(gan, start, "start"),
+        "SRGAN output, trunk put back - SRResNet output": hybrid(gan, start, "gan")}
     ratios = {name: [] for name in (*terms, "SRGAN output - SRResNet output", *hybrids, "SRResNet output - original")}
     at_gan_ratios, cosines = {name: [] for name in at_gan}, {name: [] for name in at_gan}
     for index in range(args.batches):
@@ -175,7 +177,8 @@ def main(argv=None):
                 "unit": "x white noise", "lower_is_better": True, "split": f"{args.batches} batches of training crops"}
                for key, name in zip(("content_gradient", "pixel_gradient", "adversarial_gradient",
                                      "untrained_adversarial_gradient", "untrained_antialiased_adversarial_gradient",
-                                     "srgan_change", "srgan_change_upsampler_put_back", "srgan_change_trunk_put_back",
+                                     "srgan_change", *(("srgan_change_upsampler_put_back",
+                                                        "srgan_change_trunk_put_back") if hybrids else ()),
                                      "srresnet_error"), rows, strict=True)]
     metrics += [{"key": f"{key}_cosine_at_srgan", "name": f"cosine of the {name} term's descent with the grid the "
                  "SRGAN's training added (grid parts, at the SRGAN's outputs)", "value": cosine_rows[name]["mean"],
