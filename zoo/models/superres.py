@@ -197,8 +197,8 @@ def srresnet_generator(channels=3, width=64, blocks=16, scale=4, residual=False,
 
 def upsampler_layers(generator):
     """The layers of `srresnet_generator`'s output end, at HR resolution: its sub-pixel stages and last
-    convolution. Their filters differ for each of the scale^2 output phases, so an update to them is what
-    puts a `scale`-pixel grid into the output (recipes/srgan_artifacts.py measures it)."""
+    convolution. Their filters differ for each of the scale^2 output phases, and in the zoo's SRGAN runs the
+    `scale`-pixel grid sat in their weights (recipes/srgan_artifacts.py measures it)."""
     return [layer for layer in generator.layers if layer.name.startswith("up_") or layer.name == "conv_out"]
 
 
@@ -456,8 +456,9 @@ class SRGAN(Upscaler, AdversarialModel):
             checkerboard into the generator.
         fixed_upsampler: train only the generator's LR-resolution trunk,
             keeping the sub-pixel stages and last convolution it started
-            with (`upsampler_layers`; not in the paper): updates to those put
-            a 4-pixel grid in the zoo's CPU runs (recipes/srgan_artifacts.py).
+            with (`upsampler_layers`; not in the paper): the zoo's CPU runs
+            put a 4-pixel grid there; kept fixed, the trunk learned half as
+            much grid through them (recipes/srgan_artifacts.py).
         content_weight, pixel_weight, adversarial_weight: the loss weights.
     """
 
