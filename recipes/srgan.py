@@ -84,8 +84,8 @@ def parse_args(argv=None):
                         "then carries no checkerboard (recipes/srgan_artifacts.py)")
     parser.add_argument("--fixed-upsampler", action="store_true",
                         help="train only the generator's LR-resolution trunk, keeping the SRResNet's sub-pixel "
-                        "stages and last convolution (not in the paper), where the 4-pixel grid sat; with them fixed the "
-                        "trunk learned half as much of it (recipes/srgan_artifacts.py)")
+                        "stages and last convolution (not in the paper), where the 4-pixel grid sat; with them "
+                        "fixed the trunk learned half as much of it (recipes/srgan_artifacts.py)")
     parser.add_argument("--discriminator-width", type=int, default=32,
                         help="its first width (64 in the paper; 32 here to fit the checkpoint in 25 MB)")
     parser.add_argument("--minutes", type=float, default=60.0,
