@@ -153,13 +153,14 @@ def main(argv=None):
             gradient = input_gradient(lambda x, term=term: term(x, target), sr)
             ratios[name].append(grid_power_ratio(ops.convert_to_numpy(gradient), PERIOD))
         gan_sr = ops.convert_to_tensor(gan.generator(lr, training=False))
-        added = grid_component(ops.convert_to_numpy(gan_sr) - ops.convert_to_numpy(sr), PERIOD)
+        change = ops.convert_to_numpy(gan_sr) - ops.convert_to_numpy(sr)
+        added = grid_component(change, PERIOD)
         for name, term in at_gan.items():
             gradient = ops.convert_to_numpy(input_gradient(lambda x, term=term: term(x, target), gan_sr))
             at_gan_ratios[name].append(grid_power_ratio(gradient, PERIOD))
             cosines[name].append(cosine(grid_component(-gradient, PERIOD), added))
         sr = ops.convert_to_numpy(sr)
-        ratios["SRGAN output - SRResNet output"].append(grid_power_ratio(ops.convert_to_numpy(gan_sr) - sr, PERIOD))
+        ratios["SRGAN output - SRResNet output"].append(grid_power_ratio(change, PERIOD))
         for name, generator in hybrids.items():
             ratios[name].append(grid_power_ratio(ops.convert_to_numpy(generator(lr, training=False)) - sr, PERIOD))
         ratios["SRResNet output - original"].append(grid_power_ratio(sr - hr, PERIOD))
