@@ -185,12 +185,16 @@ def check_states(args, name, paths):
     return flags
 
 
-def training_state(args, name, model, exclude=(), path=None, resume=None):
+def training_state(args, name, model, exclude=(), path=None, resume=None, left_identity=()):
     """The run's `TrainingState` (at `path`, default `state_path`), restored into the compiled `model` with
-    --resume (or as `resume` says, for a recipe that trains several models).
+    --resume (or as `resume` says, for a recipe that trains several models; `model=None`: a training whose
+    whole state is the state's record and arrays).
 
     The state's identity is the recipe's name, the backend and every option
-    but those in `NOT_IDENTITY` and `exclude`. Without --resume, an unfinished
+    but those in `NOT_IDENTITY` and `exclude`. `left_identity`: options that
+    have left the identity (so that, say, a finished run can be extended with
+    more iterations); a state saved while one was in it still holds it, and
+    resumes only with its own value. Without --resume, an unfinished
     state of the same path is never overwritten unless --restart says so; a
     finished one (its checkpoint was written) is replaced, with a line saying so.
     """
@@ -198,6 +202,9 @@ def training_state(args, name, model, exclude=(), path=None, resume=None):
 
     resume = args.resume if resume is None else resume
     path = check_state(args, name, path, resume)
+    if left_identity:
+        saved = TrainingState(path, {}).peek()["identity"]["config"] if resume else {}
+        exclude = (*exclude, *(key for key in left_identity if key not in saved))
     config = {key: (str(value) if isinstance(value, Path) else value) for key, value in sorted(vars(args).items())
               if key not in NOT_IDENTITY and key not in exclude}
     state = TrainingState(path, identity={"recipe": name, "backend": keras.backend.backend(), "config": config})

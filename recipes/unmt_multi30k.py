@@ -404,12 +404,11 @@ def main(argv=None):
         return model.translate(sentences, src=src, tgt=tgt, beam=beam, batch_size=256)
 
     # A supervised run has no word-by-word start: --embeddings is none of its identity (older states lack it).
-    # --iterations is none of an unsupervised run's: each iteration trains the same way whatever the count, so
+    # --iterations has left an unsupervised run's: each iteration trains the same way whatever the count, so
     # `--resume --iterations N` extends a finished run by the iterations it has not done (states saved before
-    # this have it in their identity, and resume only with their own count).
-    older = "iterations" in (_common.resumed_config(args, name) or {})
+    # have it in their identity, and resume only with their own count).
     state = _common.training_state(args, name, model, exclude=("beam", "embeddings") if args.supervised else
-                                   ("beam",) if older else ("beam", "iterations"))
+                                   ("beam",), left_identity=() if args.supervised else ("iterations",))
     record = state.record  # what a resumed run needs besides the variables
     done = max(len(record.get("iterations", [])) - 1, 0)
     if not args.supervised and args.iterations < done:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import spread
 from zoo.data.batches import ArrayBatches, EpochBatches
 from zoo.errors import InputError
 from zoo.models.gan import GAN, dcgan_critic, dcgan_generator
@@ -69,7 +70,8 @@ def uninterrupted(images, tmp_path_factory):
     return {name: train(build, images, folder / f"{name}.npz") for name, build in (("vae", vae), ("gan", wgan_gp))}
 
 
-@pytest.mark.parametrize("name, stops", [("vae", (7,)), ("vae", (5, 1, 4)), ("gan", (6, 5))])
+# One stop and a GAN's two optimizers on every backend; three stops in one epoch and across epochs, on one.
+@pytest.mark.parametrize("name, stops", [("vae", (7,)), ("gan", (6, 5)), *spread([("vae", (5, 1, 4))], start=2)])
 def test_a_training_stopped_and_resumed_ends_on_the_uninterrupted_weights(name, stops, images, uninterrupted,
                                                                             tmp_path):
     build = {"vae": vae, "gan": wgan_gp}[name]
@@ -345,3 +347,28 @@ def test_the_run_limits_count_from_the_run_start_over_all_its_trainings(monkeypa
     monkeypatch.setitem(common.RUN, "steps", 10)
     with pytest.raises(TrainingStopped, match=r"step limit \(10 steps\), used up"):
         common.fit(None, None, 1, args, None)
+
+
+@pytest.mark.backend_free
+def test_an_option_that_left_the_identity_still_binds_a_state_saved_with_it(tmp_path):
+    import argparse
+
+    common = load_recipe("_common")
+
+    def args(**options):
+        return argparse.Namespace(resume=False, restart=False, state=tmp_path / "state.npz", quick=False,
+                                  results=None, seed=0, **options)
+
+    older = common.training_state(args(iterations=3), "test", None)  # saved while iterations was in it
+    older.save(None)
+    resumed = args(iterations=3)
+    resumed.resume = True
+    common.training_state(resumed, "test", None, left_identity=("iterations",))  # its own count: resumes
+    resumed.iterations = 5
+    with pytest.raises(TrainingStateError, match="iterations \\(state 3, now 5\\)"):
+        common.training_state(resumed, "test", None, left_identity=("iterations",))
+    again = args(iterations=3)
+    again.restart = True  # the older state is unfinished: replaced only when asked
+    newer = common.training_state(again, "test", None, left_identity=("iterations",))
+    newer.save(None)
+    common.training_state(resumed, "test", None, left_identity=("iterations",))  # newer states: any count
