@@ -109,12 +109,16 @@ class TrainingState:
         return self.path.is_file()
 
     def save(self, model):
-        """Write the model's variables and this object's position, history, record and arrays, atomically."""
-        _sync(model)
-        variables = state_variables(model)
+        """Write the model's variables and this object's position, history, record and arrays, atomically.
+        `model=None`: a training whose whole state is the record and arrays (evolution); `step` is the caller's."""
+        variables = []
+        if model is not None:
+            _sync(model)
+            variables = state_variables(model)
         arrays = {f"variable_{i:05d}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(variables)}
         arrays.update({f"array_{key}": np.asarray(value) for key, value in self.arrays.items()})
-        self.step = _steps(model)
+        if model is not None:
+            self.step = _steps(model)
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "identity": self.identity,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "step": self.step, "seconds": round(self.seconds, 1),
@@ -159,10 +163,11 @@ class TrainingState:
                 "start over with --restart.")
 
     def restore(self, model):
-        """Load the state into the compiled `model` and this object; refuses a damaged or another run's state."""
+        """Load the state into the compiled `model` (None: a state of record and arrays only) and this object;
+        refuses a damaged or another run's state."""
         manifest, arrays = self.read()
         self.check_identity(manifest)
-        variables = state_variables(model)
+        variables = [] if model is None else state_variables(model)
         saved = manifest["variables"]
         if len(saved) != len(variables):
             raise TrainingStateError(f"{self.path} has {len(saved)} variables but the model has {len(variables)}: "
@@ -185,6 +190,8 @@ class TrainingState:
             at = ", before its training began"
         elif where.get("finished"):
             at = ", finished"
+        elif "generation" in where:
+            at = f", after generation {where['generation']}"
         else:
             at = f", epoch {where['epoch'] + 1} after batch {where['batch']}"
         return f"step {manifest['step']}{at}, saved {manifest['saved_at']}"
@@ -268,7 +275,7 @@ def fit(model, data, epochs, *, state=None, save_every=300.0, max_steps=None, ma
     steps = data.steps
     _running[model] = saver
     try:
-        with _stop_on_signals(saver):
+        with stop_on_signals(saver):
             epoch, batch = position["epoch"], position["batch"]
             if batch > 0:  # finish the interrupted epoch, then the rest
                 model.fit(data.steps_from(epoch * steps + batch, steps - batch), initial_epoch=epoch,
@@ -399,8 +406,9 @@ class _SaveAStopFirst(keras.callbacks.Callback):
         self.saver.save_stopped()
 
 
-class _stop_on_signals:
-    """While active, SIGINT and SIGTERM ask `saver` to stop once the next batch is done (main thread only)."""
+class stop_on_signals:
+    """While active, SIGINT and SIGTERM set `saver.signal`, so it stops once the step under way is done (main
+    thread only; a second signal is not caught)."""
 
     SIGNALS = ("SIGINT", "SIGTERM")
 
