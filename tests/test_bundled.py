@@ -32,6 +32,11 @@ def test_bundled_checkpoint_loads_and_matches_its_entry(name):
         proportions = model.transform(["a dog runs on the grass ."])
         assert proportions.shape == (1, model.num_topics) and np.isclose(proportions.sum(), 1, atol=1e-5)
         return
+    if hasattr(model, "act"):  # policies: an action for each observation
+        x = np.random.default_rng(0).uniform(-1, 1, size=(4, model.observation_dim)).astype("float32")
+        actions = model.act(x)
+        assert actions.shape == (4,) and set(actions.tolist()) <= set(range(model.num_actions))
+        return
     if hasattr(model, "translate") and not hasattr(model, "image_shape"):  # text translators
         source, target = model.languages
         out = model.translate(["a man is riding a bike ."], src=source, tgt=target)

@@ -235,6 +235,23 @@ def _upscale(args):
     return 0
 
 
+def _play(args):
+    from zoo.models.evolution import play
+
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be at least 1; got {args.episodes}")
+    gif = _output(args.gif, args) if args.gif else None
+    model = _load(args, "act")
+    scores = play(model, args.episodes, seed=args.seed, max_steps=args.max_steps, gif=gif)
+    lines = [f"episode {i + 1} (seed {args.seed + i}): {score:g}" for i, score in enumerate(scores)]
+    lines.append(f"mean over {len(scores)} episodes: {sum(scores) / len(scores):g}")
+    if gif is not None:
+        lines.append(f"wrote episode 1 to {gif}")
+    _print(args, "\n".join(lines), {"model": args.model, "environment": model.environment, "seed": args.seed,
+                                    "scores": scores, "mean": sum(scores) / len(scores)})
+    return 0
+
+
 def _fill(args):
     import numpy as np
 
@@ -409,6 +426,14 @@ def parser():
     fill.add_argument("output", help="the PNG file to write")
     fill.add_argument("--postprocess", action="store_true",
                       help="blend the fill into its surroundings (Telea, then Poisson blending; the paper's)")
+
+    play = command("play", _play, "let a policy play episodes of its environment and print each one's score",
+                   json_output=True, overwrite=True)
+    play.add_argument("--episodes", type=int, default=10)
+    play.add_argument("--seed", type=int, default=1_000_000, help="the first episode's seed (then +1 each); the "
+                      "default is the first of the cards' evaluation episodes")
+    play.add_argument("--max-steps", type=int, default=10_000, help="end an episode after this many steps")
+    play.add_argument("--gif", default=None, help="write the first episode as an animated GIF here")
 
     encode = command("encode", _encode, "encode a folder of images into codes (a .npy file, one row an image)",
                      json_output=True, overwrite=True)

@@ -36,7 +36,8 @@ QUICK = {"iwae": "the first 1000 test images", "gan_samples": "2000 samples agai
          "classification": "the first 2000 test images", "identification": "the whole test split (120 faces)",
          "reconstruction": "the first 2000 test images, k-means skipped", "translation": "the first 200 sentences",
          "super_resolution": "the first 5 images of each set", "completion": "the first 30 test images",
-         "clustering": "the first 1000 images of each split", "face_samples": "all of it (300 faces)"}
+         "clustering": "the first 1000 images of each split", "face_samples": "all of it (300 faces)",
+         "policy_episodes": "the first 20 evaluation episodes"}
 SR_SETS = ("set5", "set14", "bsd100")  # the test sets of Ledig et al.'s Table 2
 
 
@@ -463,6 +464,30 @@ def classification(model, dataset="mnist", name="mnistnet", agreement=None, imag
     if agreement:
         out[f"agreement_{agreement}"] = proportion(predicted == zoo.load(agreement, compile=False).predict_labels(x))
     return out
+
+
+@protocol("policy_episodes")
+def policy_episodes(model, episodes=100, max_steps=10_000, quick=False):
+    """A policy's mean score and its spread over the evaluation episodes (seeds from
+    `zoo.models.evolution.EVALUATION_SEED` on, which no training generation draws), each capped at `max_steps`;
+    the episodes are deterministic given the policy, so a re-run on the same backend scores the same."""
+    return policy_measurements(policy_scores(model, min(episodes, 20) if quick else episodes, max_steps))
+
+
+def policy_scores(model, episodes=100, max_steps=10_000):
+    """The policy's score in each of the first `episodes` evaluation episodes (numpy)."""
+    from zoo.models import evolution
+
+    arena = evolution.Arena(lambda: evolution.make_environment(model), max_steps=max_steps)
+    try:
+        return evolution.evaluate(model, arena, episodes).scores[0]
+    finally:
+        arena.close()
+
+
+def policy_measurements(scores):
+    """`policy_episodes`' measurements of the scores `policy_scores` gave."""
+    return {"mean_score": mean_of(scores), "score_std": bootstrapped(np.std, np.asarray(scores))}
 
 
 @protocol("identification")

@@ -74,6 +74,15 @@ def _prodlda_multi30k():
     return prodlda_multi30k(num_topics=20)
 
 
+def _policy(environment):
+    def build():
+        from zoo.models.evolution import policy_for
+
+        return policy_for(environment)
+
+    return build
+
+
 def _srresnet_x4():
     from zoo.models.superres import srresnet_x4
 
@@ -408,6 +417,38 @@ ENTRIES = {
             family="superres",
             build=_srresnet_x4,
             recipe="recipes/srresnet.py --residual --patch-size 64 --learning-rate 2e-4 --minutes 55",
+        ),
+        Entry(
+            name="ga_cartpole",
+            description="A Keras policy evolved by Deep GA (Such et al. 2017) to play CartPole-v1; "
+                        "act(observation) -> 0 or 1; `zoo play ga_cartpole`.",
+            family="evolution",
+            build=_policy("cartpole"),
+            recipe="recipes/evolution.py --method ga --env cartpole",
+        ),
+        Entry(
+            name="ga_flappybird",
+            description="A Keras policy evolved by Deep GA (Such et al. 2017) to play Flappy Bird from its 12 feature "
+                        "observations; act(observation) -> 0 (glide) or 1 (flap); `zoo play ga_flappybird`.",
+            family="evolution",
+            build=_policy("flappybird"),
+            recipe="recipes/evolution.py --method ga --env flappybird",
+        ),
+        Entry(
+            name="es_cartpole",
+            description="A Keras policy evolved by OpenAI-ES (Salimans et al. 2017) to play CartPole-v1; "
+                        "act(observation) -> 0 or 1; `zoo play es_cartpole`.",
+            family="evolution",
+            build=_policy("cartpole"),
+            recipe="recipes/evolution.py --method es --env cartpole",
+        ),
+        Entry(
+            name="es_flappybird",
+            description="A Keras policy evolved by OpenAI-ES (Salimans et al. 2017) to play Flappy Bird from its 12 "
+                        "feature observations; act(observation) -> 0 (glide) or 1 (flap); `zoo play es_flappybird`.",
+            family="evolution",
+            build=_policy("flappybird"),
+            recipe="recipes/evolution.py --method es --env flappybird",
         ),
     ]
 }

@@ -7,6 +7,7 @@ from zoo.models.clustering import DEC, VaDE  # noqa: F401  registers them for zo
 from zoo.models.completion import ImageCompletion  # noqa: F401  registers it for zoo.load
 from zoo.models.cyclegan import CycleGAN  # noqa: F401  registers it for zoo.load
 from zoo.models.denoiser import DnCNN  # noqa: F401  registers it for zoo.load
+from zoo.models.evolution import Policy  # noqa: F401  registers it for zoo.load
 from zoo.models.gan import GAN, WGANGP
 from zoo.models.natural_features import NaturalJudge, RotationNet  # noqa: F401  registers them for zoo.load
 from zoo.models.progan import ProGAN  # noqa: F401  registers it for zoo.load
