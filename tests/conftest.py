@@ -3,8 +3,9 @@
 Tests marked `backend_free` do not depend on the Keras backend; the runner runs them once. With
 $ZOO_TEST_PART set to "backend_free" only those are collected, with "backend" only the others; unset (a
 plain `pytest`), everything runs. A test marked `one_backend("torch")` (a recipe's quick run, whose backend
-code the unit tests cover on every backend) runs in that backend's run only; the quick runs are spread over
-the three backends.
+code the unit tests cover on every backend) runs in that backend's run only (`one_backend("jax", "torch")`: in
+those two); the quick runs, and the cases of a check that the others repeat on every backend, are spread over
+the three backends (`spread`).
 """
 
 import importlib.util
@@ -27,13 +28,24 @@ def pytest_collection_modifyitems(config, items):
         if (item.get_closest_marker("backend_free") is not None) != (part == "backend_free"):
             return False
         one = item.get_closest_marker("one_backend")
-        return one is None or part == "backend_free" or one.args[0] == backend
+        return one is None or part == "backend_free" or backend in one.args
 
     keep = [item for item in items if wanted(item)]
     dropped = [item for item in items if not wanted(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def spread(cases, start=0):
+    """Parametrize cases, each run on one backend in turn (`one_backend`), for a check whose backend code other
+    tests cover on every backend: each backend runs a third of them."""
+    return [pytest.param(*(case if isinstance(case, tuple) else (case,)),
+                         marks=pytest.mark.one_backend(BACKENDS[(start + i) % len(BACKENDS)]))
+            for i, case in enumerate(cases)]
 
 
 def load_recipe(name):

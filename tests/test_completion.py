@@ -52,6 +52,8 @@ def test_the_paper_sizes_scale_with_the_image():
     assert [discriminator_depth(s) for s in (256, 128, 64, 32, 28)] == [6, 5, 4, 3, 3]
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("tensorflow")
 def test_the_networks_take_their_sizes():
     net = completion_network(channels=1, width=4, dilations=(1, 2, 1, 1))
     out = to_numpy(net(np.zeros((2, 12, 20, 2), "float32")))

@@ -114,6 +114,8 @@ def test_train_steps_lower_the_loss_and_change_the_weights(t91):
     assert sum(changed) >= len(changed) // 2
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("torch")
 def test_a_few_seconds_of_training_beat_the_noisy_input(t91, bsd68_first):
     model = small_dncnn(depth=5, width=16, sigma_range=(15, 35))
     model.compile(optimizer=keras.optimizers.Adam(3e-3))

@@ -72,6 +72,8 @@ class RecordEpochs(keras.callbacks.Callback):
         self.epochs.append(epoch)
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("torch")
 def test_an_interrupted_finetune_resumes_where_it_stopped(image_folder, parent, tmp_path):
     out = tmp_path / "my_vae"
     with pytest.raises(KeyboardInterrupt):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import spread
 from zoo.data.toy import eight_gaussians
 from zoo.errors import InputError
 from zoo.models.gan import (
@@ -91,11 +92,12 @@ def test_began_k_is_a_model_variable_carried_across_steps():
     assert k > 0.0
 
 
-@pytest.mark.parametrize("loss, channels, normalization", [
+# Each loss trains on every backend above; the image networks' cases, one backend each.
+@pytest.mark.parametrize("loss, channels, normalization", spread([
     ("ns", 1, "batch"),
     ("wgan_gp", 3, "layer"),
     ("began", 1, None),
-])
+]))
 def test_dcgan_networks_train_on_images(loss, channels, normalization):
     images = np.random.default_rng(0).uniform(size=(16, 28, 28, channels)).astype("float32")
     model = image_gan(loss, channels, normalization)
@@ -257,7 +259,7 @@ def test_bad_inputs_are_named():
         toy_gan("ns").generate(np.zeros((4, 3)))
 
 
-@pytest.mark.parametrize("loss", ["ns", "wgan_gp", "began"])
+@pytest.mark.parametrize("loss", spread(["ns", "wgan_gp", "began"]))  # one backend each
 def test_evaluate_logs_both_players_and_changes_nothing(loss):
     model = image_gan(loss, normalization=None if loss in ("wgan_gp", "began") else "batch")
     model.compile()
@@ -292,7 +294,7 @@ def test_packing_puts_consecutive_samples_on_the_channel_axis():
         np.testing.assert_array_equal(packed[row, ..., 3:], x[2 * row + 1])
 
 
-@pytest.mark.parametrize("loss", ["ns", "wgan_gp", "dragan"])
+@pytest.mark.parametrize("loss", spread(["ns", "wgan_gp", "dragan"], start=1))  # one backend each
 def test_a_packed_critic_trains_both_players_and_round_trips(loss, tmp_path):
     images = np.random.default_rng(0).uniform(size=(16, 28, 28, 1)).astype("float32")
     model = image_gan(loss, packing=2)

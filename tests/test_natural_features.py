@@ -61,6 +61,8 @@ def t91():
 
 # Architectures ------------------------------------------------------------------------------------------------
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("tensorflow")
 def test_naturalnet_is_vgg_style_with_named_layers_and_small_enough():
     net = nf.naturalnet()
     names = [layer.name for layer in net.body.layers]

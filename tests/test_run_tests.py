@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from conftest import ROOT
+from conftest import BACKENDS, ROOT, spread
 
 pytestmark = pytest.mark.backend_free
 
@@ -40,3 +40,12 @@ def test_counts_and_durations_are_read_from_pytest_output():
     assert run_tests._counts(output) == {"failed": 2, "passed": 40, "skipped": 3, "errors": 1}
     assert run_tests._durations(output) == [(12.5, "call tests/test_a.py::test_x"),
                                             (3.0, "setup tests/test_b.py::test_y[1]")]
+
+
+def test_spread_cases_run_each_on_one_backend_in_turn():
+    cases = spread([("a", 1), ("b", 2), ("c", 3), ("d", 4)], start=1)
+    assert [case.values for case in cases] == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+    backends = [case.marks[0].args for case in cases]
+    assert backends == [(BACKENDS[1],), (BACKENDS[2],), (BACKENDS[0],), (BACKENDS[1],)]
+    assert all(case.marks[0].name == "one_backend" for case in cases)
+    assert [case.values for case in spread(["x"])] == [("x",)]  # single values stay single

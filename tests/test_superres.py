@@ -203,6 +203,8 @@ def test_blur_is_the_binomial_filter_that_removes_a_period_2_checkerboard():
         Blur().build((None, 8, 8, None))
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("torch")
 def test_the_antialiased_discriminator_blurs_before_each_stride_and_sends_back_no_checkerboard(tmp_path):
     keras.utils.set_random_seed(0)
     plain = srgan_discriminator(channels=3, width=4, image_size=None)
@@ -226,6 +228,8 @@ def test_the_antialiased_discriminator_blurs_before_each_stride_and_sends_back_n
     np.testing.assert_allclose(to_numpy(loaded.discriminator(x)), to_numpy(model.discriminator(x)), atol=1e-5)
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("torch")
 def test_an_srgan_with_a_fixed_upsampler_trains_only_the_trunk_and_keeps_it_fixed_after_a_checkpoint(tmp_path):
     model = tiny_srgan(fixed_upsampler=True)
     fixed = upsampler_layers(model.generator)
@@ -245,6 +249,8 @@ def test_an_srgan_with_a_fixed_upsampler_trains_only_the_trunk_and_keeps_it_fixe
 # Upscaling ----------------------------------------------------------------------------------------------------
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("tensorflow")
 def test_tiled_upscaling_equals_the_untiled_output():
     model = tiny_srresnet()
     x = images((2, 16, 24, 3))  # tiles of 8 with margins of 10: runs of 16x18 and 16x24 pixels, few shapes to trace
@@ -385,6 +391,8 @@ def test_the_srgan_losses_read_like_the_paper():
     assert d_loss == pytest.approx(np.mean(np.log1p(np.exp(-real))) + np.mean(np.log1p(np.exp(logits))), rel=1e-4)
 
 
+# One backend: what it checks is backend-free (the steps and checkpoints it uses are tested on every backend).
+@pytest.mark.one_backend("torch")
 def test_srgan_starts_from_an_srresnet_and_checks_its_patch_size():
     srresnet = tiny_srresnet()
     model = SRGAN.from_srresnet(srresnet, feature_net(), "conv_1", discriminator_width=4, discriminator_size=16)
