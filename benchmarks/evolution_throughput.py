@@ -5,9 +5,10 @@ played one member at a time (a forward pass a member a step), in one run on this
     KERAS_BACKEND=jax python benchmarks/evolution_throughput.py          # -> benchmarks/results/evolution_jax.json
     KERAS_BACKEND=jax python benchmarks/evolution_throughput.py --quick  # two sizes, short episodes
 
-Each population is the bundled `es_cartpole` policy's weights plus Gaussian noise (sigma 0.1), every member
-playing `--episodes` CartPole-v1 episodes (the same seeds for both ways, so both take the same steps); the time is
-the best of `--repeats` plays, after one play that warms up (JAX compiles a shape once).
+Each population is the bundled `es_cartpole` policy's weights plus Gaussian noise (`--sigma`), every member
+playing `--episodes` CartPole-v1 episodes (the same seeds both ways; the script checks that each member's episodes
+are the same both ways); the time is the best of `--repeats` plays, after one play that warms up (JAX compiles a
+shape once).
 """
 
 import argparse
@@ -30,9 +31,9 @@ def best_time(play, repeats):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        steps = play()
+        episodes = play()
         times.append(time.perf_counter() - start)
-    return min(times), steps
+    return min(times), episodes
 
 
 def main(argv=None):
@@ -41,11 +42,13 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--max-steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="sizes 1 and 8, 20-step episodes, one repeat")
+    parser.add_argument("--sigma", type=float, default=0.1, help="the members' noise around the bundled weights")
+    parser.add_argument("--quick", action="store_true",
+                        help="sizes 1 and 8, 60-step episodes, sigma 1 (members that differ), one repeat")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.max_steps, args.repeats = [1, 8], 20, 1
+        args.sizes, args.max_steps, args.repeats, args.sigma = [1, 8], 60, 1, 1.0
     policy = zoo.load("es_cartpole", compile=False)
     theta = evolution.flat_weights(policy)
     seeds = list(range(args.episodes))
@@ -53,11 +56,15 @@ def main(argv=None):
     alone = evolution.Arena(lambda: evolution.make_environment(policy), max_steps=args.max_steps)
     rows = []
     for size in args.sizes:
-        population = theta + 0.1 * np.random.default_rng(size).standard_normal((size, len(theta)), "float32")
-        together, steps = best_time(lambda: batched.play(policy, population, seeds).steps, args.repeats)
-        one_by_one, steps_alone = best_time(
-            lambda: sum(alone.play(policy, member[None], seeds).steps for member in population), args.repeats)
-        assert steps == steps_alone, (steps, steps_alone)  # the same episodes both ways
+        noise = np.random.default_rng(size).standard_normal((size, len(theta)), "float32")
+        population = theta + args.sigma * noise
+        together, episodes = best_time(lambda: batched.play(policy, population, seeds), args.repeats)
+        one_by_one, apart = best_time(lambda: [alone.play(policy, member[None], seeds) for member in population],
+                                      args.repeats)
+        # the same episodes both ways, member by member
+        np.testing.assert_array_equal(episodes.lengths, np.concatenate([e.lengths for e in apart]))
+        np.testing.assert_array_equal(episodes.returns, np.concatenate([e.returns for e in apart]))
+        steps = episodes.steps
         rows.append({"population": size, "environment_steps": steps,
                      "batched_steps_per_second": round(steps / together, 1),
                      "one_by_one_steps_per_second": round(steps / one_by_one, 1),
@@ -67,6 +74,7 @@ def main(argv=None):
               f"{steps} steps", flush=True)
     result = {"backend": keras.backend.backend(), "keras_version": keras.__version__, "environment": "CartPole-v1",
               "episodes_per_member": args.episodes, "max_steps": args.max_steps, "repeats": args.repeats,
+              "sigma": args.sigma,
               "quick": args.quick, "command": " ".join(["python", *sys.argv]), "rows": rows}
     out = args.out or (ROOT / "benchmarks" / "results" / f"evolution_{keras.backend.backend()}"
                        f"{'_quick' if args.quick else ''}.json")

@@ -3,9 +3,9 @@ CartPole-v1 and Flappy Bird.
 
 Such et al., "Deep Neuroevolution", arXiv:1712.06567, 2017; Salimans et al., "Evolution Strategies as a
 Scalable Alternative to Reinforcement Learning", arXiv:1703.03864, 2017 (zoo/models/evolution.py). The score
-is the mean over 100 evaluation episodes with fixed seeds that no training generation draws, each episode
-capped at 10,000 steps (CartPole-v1 ends its own at 500): steps balanced for CartPole (solved at >= 475),
-pipes passed for Flappy Bird (its 12 feature observations, not the lidar).
+is the mean over 100 evaluation episodes with fixed seeds that no training generation draws: steps balanced
+for CartPole (its episodes end at 500 steps; solved at >= 475), pipes passed for Flappy Bird (its 12 feature
+observations, not the lidar; episodes capped at 10,000 steps).
 
     python recipes/evolution.py --method es --env cartpole   # writes checkpoints/es_cartpole, results/es_cartpole.json
     python recipes/evolution.py --method ga --env flappybird --max-minutes 60   # stops, keeping its state
@@ -50,6 +50,9 @@ def parse_args(argv=None):
                         help="stop once a generation's logged score (GA: the elite's over --elite-episodes; ES: "
                              "theta's over --episodes) reaches this (default: the environment's target)")
     args = parser.parse_args(argv)
+    if args.max_steps is not None:
+        parser.error("--max-steps counts fit's steps, which evolution has none of: limit a run with --generations "
+                     "or --max-minutes")
     if args.quick:
         args.generations = args.generations or 2
         args.population, args.episodes, args.elite_episodes = 6, 1, 2
@@ -72,6 +75,12 @@ def build_method(args, policy):
     return evolution.EvolutionStrategy(policy, population_size=args.population, noise_std=args.sigma,
                                        learning_rate=args.learning_rate, l2_coefficient=args.l2,
                                        episodes=args.episodes, seed=args.seed)
+
+
+def training_data(args):
+    """What the recipe trains on: the seeds of every episode its generations play (tests/test_test_sets.py keeps
+    the evaluation episodes out of them)."""
+    return {"episode_seeds": build_method(args, registry.get(name(args)).build()).training_seeds(args.generations)}
 
 
 def logged_score(logs):

@@ -90,8 +90,19 @@ def test_act_takes_one_observation_or_a_batch_and_refuses_a_wrong_shape():
         policy.act(np.array([0, np.nan, 0, 0]))
 
 
-def test_centered_ranks_spread_evenly_from_minus_to_plus_a_half():
+def test_centered_ranks_spread_evenly_from_minus_to_plus_a_half_and_ties_share_theirs():
     np.testing.assert_allclose(centered_ranks([3.0, -1.0, 10.0, 0.5, 2.0]), [0.25, -0.5, 0.5, -0.25, 0.0])
+    np.testing.assert_allclose(centered_ranks([500.0, 500.0, 9.0, 500.0, 500.0]), [0.125, 0.125, -0.5, 0.125, 0.125])
+
+
+def test_an_es_generation_where_every_member_ties_leaves_theta_where_it_was():
+    policy = small_policy()
+    start = flat_weights(policy)
+    flat = Landscape(start)
+    flat.play = lambda policy, population, seeds: Episodes(*(np.full((len(population), len(seeds)), 500.0),) * 2,
+                                                           np.full((len(population), len(seeds)), 500))
+    EvolutionStrategy(policy, population_size=8, l2_coefficient=0.0).step(flat)  # every member at the cap
+    np.testing.assert_allclose(flat_weights(policy), start, atol=1e-6)  # antithetic pairs that tie add nothing
 
 
 def test_es_climbs_a_landscape_and_its_update_follows_the_paper():
@@ -147,6 +158,18 @@ def test_a_stopped_evolution_resumes_to_the_uninterrupted_weights(tmp_path):
             evolution.restore_evolution(make(small_policy()), TrainingState(tmp_path / "state.npz", {"run": "other"}))
 
 
+def test_the_training_seeds_are_the_seeds_the_generations_play_and_never_an_evaluation_seed():
+    for method in (EvolutionStrategy(small_policy(), population_size=4, episodes=2),
+                   GeneticAlgorithm(small_policy(), population_size=4, parents=2, elite_candidates=2,
+                                    elite_episodes=3, episodes=2)):
+        landscape, played = Landscape(np.zeros(37, "float32")), []
+        play = landscape.play
+        landscape.play = lambda policy, population, seeds: played.extend(seeds) or play(policy, population, seeds)
+        evolution.evolve(method, landscape, 3)
+        np.testing.assert_array_equal(method.training_seeds(3), played)
+        assert max(played) < evolution.EVALUATION_SEED
+
+
 def test_an_evolution_stops_where_its_aim_is_reached():
     policy = small_policy()
     es = EvolutionStrategy(policy, population_size=8)
@@ -169,6 +192,35 @@ def test_the_arena_plays_every_member_on_the_same_seeds_and_counts_steps():
     arena.close()
 
 
+def test_members_playing_together_do_what_each_does_alone():
+    policy = small_policy()
+    population = flat_weights(policy) + np.random.default_rng(0).normal(size=(5, 37)).astype("float32")
+    together = cartpole_arena(max_steps=60).play(policy, population, [1, 2])
+    for member, weights in enumerate(population):  # 5 members: the batched pass pads to 8, 4, 2, 1 as they end
+        alone = cartpole_arena(max_steps=60).play(policy, weights[None], [1, 2])
+        np.testing.assert_array_equal(together.returns[member], alone.returns[0])
+    assert len(set(together.lengths.ravel().tolist())) > 2  # the episodes end at different steps
+
+
+def test_a_stopped_evolution_in_a_real_environment_resumes_to_the_same_generations(tmp_path):
+    for make in (lambda p: EvolutionStrategy(p, population_size=6, noise_std=0.5),
+                 lambda p: GeneticAlgorithm(p, population_size=6, parents=2, elite_candidates=3, elite_episodes=2,
+                                            mutation_power=0.5)):
+        whole = evolution.evolve(make(small_policy()), cartpole_arena(max_steps=30), 3)
+        state = TrainingState(tmp_path / "real.npz", {"run": "real"})
+        with pytest.raises(TrainingStopped):
+            evolution.evolve(make(small_policy()), cartpole_arena(max_steps=30), 3, state=state, max_seconds=0)
+        again = evolution.restore_evolution(make(small_policy(seed=1)), TrainingState(tmp_path / "real.npz",
+                                                                                      {"run": "real"}))
+        resumed = evolution.evolve(again, cartpole_arena(max_steps=30), 3, state=state)
+        assert [{k: v for k, v in logs.items() if k != "seconds"} for logs in resumed] == \
+            [{k: v for k, v in logs.items() if k != "seconds"} for logs in whole]  # episode seeds and all
+        other = GeneticAlgorithm(small_policy(), population_size=6, parents=2, elite_candidates=3) \
+            if isinstance(again, EvolutionStrategy) else EvolutionStrategy(small_policy(), population_size=6)
+        with pytest.raises(InputError, match="holds no"):  # the other method's state
+            evolution.restore_evolution(other, TrainingState(tmp_path / "real.npz", {"run": "real"}))
+
+
 def test_real_evolution_improves_a_cartpole_policy():
     policy = small_policy()
     set_flat_weights(policy, np.zeros(37))  # always the same action: the pole falls in about 10 steps
@@ -188,6 +240,14 @@ def test_bad_settings_and_environments_are_refused_clearly():
         GeneticAlgorithm(policy, population_size=1)
     with pytest.raises(InputError, match="parents"):
         GeneticAlgorithm(policy, population_size=4, parents=5)
+    with pytest.raises(InputError, match="the elite and a challenger"):
+        GeneticAlgorithm(policy, population_size=4, parents=2, elite_candidates=1)
+    with pytest.raises(InputError, match="elite_episodes"):
+        GeneticAlgorithm(policy, population_size=4, parents=2, elite_candidates=2, elite_episodes=0)
+    with pytest.raises(InputError, match="at least one episode seed"):
+        cartpole_arena().play(policy, flat_weights(policy)[None], [])
+    with pytest.raises(InputError, match="max_steps must be at least 1"):
+        evolution.play(policy, 1, max_steps=0)
     with pytest.raises(InputError, match="has no trainable weights"):
         flat_weights(keras.Sequential([keras.Input((4,))]))
     wrong = Policy(3, 2, hidden=(4,))

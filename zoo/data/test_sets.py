@@ -29,7 +29,7 @@ from zoo.errors import InputError
 @dataclass(frozen=True)
 class TestSet:
     name: str
-    kind: str  # "images" (arrays in [0, 1] or uint8), "image_files" (paths) or "sentences"
+    kind: str  # "images" (arrays in [0, 1] or uint8), "image_files" (paths), "sentences" or "episode_seeds"
     description: str
     items: Callable  # -> the set's items, of `kind`
     train_split: Callable = None  # -> the dataset's official training split, same kind (its overlap is allowed)
@@ -38,6 +38,12 @@ class TestSet:
     # DEC, IDEC and VaDE report it (no label is used in training; the measurement is over the data it clustered).
     not_for: tuple = ()
     folders: Callable = field(default=None)  # -> folders whose files are all test files ("image_files" only)
+
+
+def _evaluation_episodes():
+    from zoo.models.evolution import EVALUATION_SEED
+
+    return range(EVALUATION_SEED, EVALUATION_SEED + 100)
 
 
 def _idx(name, split):
@@ -116,12 +122,17 @@ TEST_SETS = {t.name: t for t in [
             _multi30k("test_2016_flickr"), _multi30k("train")),
     TestSet("olivetti_held_out_people", "images", "the 10 Olivetti people held out of generative and completion "
             "models (zoo.data.olivetti.HELD_OUT_PEOPLE)", _olivetti("held_out_people"), families=FACE_MODELS),
+    TestSet("evaluation_episodes", "episode_seeds", "the seeds of the evolved policies' 100 evaluation episodes "
+            "(zoo.models.evolution.EVALUATION_SEED on)", _evaluation_episodes),
 ]}
-KINDS = ("images", "image_files", "sentences")
+KINDS = ("images", "image_files", "sentences", "episode_seeds")
 
 
 def fingerprint(item, kind):
-    """A content hash: an image's uint8 pixels and shape, a file's decoded grey pixels, a stripped sentence."""
+    """A content hash: an image's uint8 pixels and shape, a file's decoded grey pixels, a stripped sentence, an
+    episode's seed (an environment's episode is a function of its seed)."""
+    if kind == "episode_seeds":
+        return f"seed {int(item)}"
     if kind == "sentences":
         return hashlib.sha256(" ".join(str(item).split()).encode("utf-8")).hexdigest()
     if kind == "image_files":

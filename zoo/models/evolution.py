@@ -6,10 +6,13 @@ environment; highly parallelizable".
 
 - Deep GA: Such, Madhavan, Conti, Lehman, Stanley & Clune, "Deep Neuroevolution: Genetic Algorithms Are a
   Competitive Alternative for Training Deep Neural Networks for Reinforcement Learning", arXiv:1712.06567,
-  2017 (Algorithm 1): truncation selection, Gaussian mutation, one elite chosen by re-evaluation.
+  2017 (Algorithm 1): truncation selection, Gaussian mutation, one elite chosen by re-evaluation. Two
+  differences: generation 0 mutates one initialisation (not N independent ones), and the elite plays its
+  episodes again each generation (its fitness is measured anew, not copied).
 - OpenAI-ES: Salimans, Ho, Chen, Sidor & Sutskever, "Evolution Strategies as a Scalable Alternative to
   Reinforcement Learning", arXiv:1703.03864, 2017 (Algorithm 1 with the reference code's choices):
-  antithetic Gaussian perturbations, centred-rank fitness shaping, Adam on the estimated gradient, L2 decay.
+  antithetic Gaussian perturbations, centred-rank fitness shaping, Adam on the estimated gradient, L2 decay
+  (ties share their rank: `centered_ranks`).
 
 Both search over the flat vector of any Keras policy's trainable weights (`flat_weights`). A generation's
 members act in one batched forward pass each environment step (`population_logits`: a stacked forward for
@@ -140,8 +143,9 @@ def population_logits(policy, population, observations):
     """
     weights = [ops.convert_to_tensor(w) for w in unflatten(policy, population)]
     x = ops.convert_to_tensor(np.asarray(observations, dtype="float32"))
-    if isinstance(policy, Policy):  # the stacked forward: one batched matmul a layer for every member
-        for i, layer in enumerate([*policy.hidden_layers, policy.logits]):
+    layers = [*policy.hidden_layers, policy.logits] if isinstance(policy, Policy) else []
+    if layers and len(weights) == 2 * len(layers):  # the stacked forward: one batched matmul a layer a member
+        for i, layer in enumerate(layers):
             x = ops.einsum("mbi,mio->mbo", x, weights[2 * i]) + weights[2 * i + 1][:, None, :]
             if layer is not policy.logits:
                 x = ops.tanh(x)
@@ -186,6 +190,8 @@ class Arena:
         if population.ndim != 2 or len(population) < 1:
             raise InputError(f"a population is a (members, weights) array; got shape {population.shape}")
         members, episodes = len(population), len(seeds)
+        if episodes < 1:
+            raise InputError("a play needs at least one episode seed")
         while len(self.envs) < members * episodes:
             self.envs.append(self._make(policy))
         envs = self.envs[:members * episodes]
@@ -249,14 +255,24 @@ class Evolution:
         self.generation, self.environment_steps = 0, 0
 
     def random(self):
-        """This generation's random numbers (noise and episode seeds): the same on every backend and resume."""
+        """This generation's noise: the same on every backend and resume."""
         return np.random.default_rng([self.seed, self.generation])
 
-    def play(self, arena, population, rng, episodes=None):
-        seeds = rng.integers(EVALUATION_SEED, size=episodes or self.episodes)
+    def seeds(self, generation=None):
+        """The episode seeds of a generation (default: this one), drawn in turn by its plays: below
+        `EVALUATION_SEED`, so no training episode is an evaluation episode."""
+        return np.random.default_rng([self.seed, self.generation if generation is None else generation, 1])
+
+    def play(self, arena, population, seeds, episodes=None):
+        seeds = seeds.integers(EVALUATION_SEED, size=episodes or self.episodes)
         result = arena.play(self.policy, population, seeds)
         self.environment_steps += result.steps
         return result
+
+    def training_seeds(self, generations):
+        """Every episode seed that `generations` generations play (a recipe's `training_data`)."""
+        return np.concatenate([self.seeds(g).integers(EVALUATION_SEED, size=self.episodes)
+                               for g in range(generations)])
 
     def state(self):
         """`(record, arrays)` to save: enough to go on from this generation."""
@@ -283,9 +299,11 @@ class GeneticAlgorithm(Evolution):
         super().__init__(policy, population_size, episodes, seed)
         if not 1 <= int(parents) <= self.population_size:
             raise InputError(f"parents must be between 1 and the population size {population_size}; got {parents}")
-        if not 1 <= int(elite_candidates) <= self.population_size:
-            raise InputError(f"elite_candidates must be between 1 and the population size {population_size}; "
-                             f"got {elite_candidates}")
+        if not 2 <= int(elite_candidates) <= self.population_size:
+            raise InputError(f"elite_candidates must be between 2 (the elite and a challenger) and the population "
+                             f"size {population_size}; got {elite_candidates}")
+        if int(elite_episodes) < 1:
+            raise InputError(f"elite_episodes must be at least 1; got {elite_episodes}")
         if not float(mutation_power) > 0:
             raise InputError(f"mutation_power must be positive; got {mutation_power}")
         self.parents, self.elite_candidates = int(parents), int(elite_candidates)
@@ -307,16 +325,17 @@ class GeneticAlgorithm(Evolution):
         if elite is not None:
             noise[0] = 0.0  # the elite goes on unchanged
         population = parents + self.mutation_power * noise
-        fitness = self.play(arena, population, rng).returns.mean(axis=1)
+        seeds = self.seeds()
+        fitness = self.play(arena, population, seeds).returns.mean(axis=1)
         order = np.argsort(-fitness, kind="stable")
         candidates = list(order[:self.elite_candidates])
         if elite is not None and 0 not in candidates:
             candidates[-1] = 0
-        checked = self.play(arena, population[candidates], rng, self.elite_episodes)
+        checked = self.play(arena, population[candidates], seeds, self.elite_episodes)
         best = int(np.argmax(checked.returns.mean(axis=1)))
         winner = candidates[best]
-        self.best = np.concatenate([population[winner][None],
-                                    population[[i for i in order[:self.parents] if i != winner]]])
+        others = [i for i in order if i != winner][:self.parents - 1]  # the elite and the next best: T parents
+        self.best = np.concatenate([population[winner][None], population[others]])
         self.elite_return = float(checked.returns[best].mean())
         self.elite_score = float(checked.scores[best].mean())
         set_flat_weights(self.policy, self.best[0])
@@ -324,6 +343,14 @@ class GeneticAlgorithm(Evolution):
         return {"generation": self.generation, "environment_steps": self.environment_steps,
                 "best_fitness": float(fitness.max()), "mean_fitness": float(fitness.mean()),
                 "elite_return": self.elite_return, "elite_score": self.elite_score}
+
+    def training_seeds(self, generations):
+        seeds = []
+        for g in range(generations):
+            draw = self.seeds(g)
+            seeds += [draw.integers(EVALUATION_SEED, size=self.episodes),
+                      draw.integers(EVALUATION_SEED, size=self.elite_episodes)]
+        return np.concatenate(seeds)
 
     def state(self):
         record, arrays = super().state()
@@ -336,11 +363,13 @@ class GeneticAlgorithm(Evolution):
 
 
 def centered_ranks(values):
-    """Fitness shaping of Salimans et al.: each value's rank, scaled to [-0.5, 0.5] (ties broken by order)."""
+    """Fitness shaping of Salimans et al.: each value's rank, scaled to [-0.5, 0.5]. Tied values share their
+    average rank, so a pair of antithetic members that tie (both at CartPole's cap, say) adds nothing to the
+    gradient; the reference code breaks ties by position, which turns such a pair into noise."""
+    from scipy.stats import rankdata
+
     values = np.asarray(values).ravel()
-    ranks = np.empty(len(values), dtype="float32")
-    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
-    return ranks / (len(values) - 1) - 0.5
+    return ((rankdata(values, method="average") - 1) / (len(values) - 1) - 0.5).astype("float32")
 
 
 class EvolutionStrategy(Evolution):
@@ -373,7 +402,7 @@ class EvolutionStrategy(Evolution):
         theta = ops.convert_to_numpy(self.theta)
         noise = rng.standard_normal((self.population_size // 2, len(theta)), dtype="float32")
         population = np.concatenate([theta + self.noise_std * noise, theta - self.noise_std * noise, theta[None]])
-        episodes = self.play(arena, population, rng)
+        episodes = self.play(arena, population, self.seeds())
         returns = episodes.returns.mean(axis=1)
         fitness, self.theta_return = returns[:-1], float(returns[-1])
         self.theta_score = float(episodes.scores[-1].mean())
@@ -455,13 +484,19 @@ class _Stopper:
 def restore_evolution(method, state):
     """Continue `method` from a `TrainingState` saved by `evolve` (refuses another run's or a damaged one)."""
     state.restore(None)
-    method.load_state(state.record, state.arrays)
+    try:
+        method.load_state(state.record, state.arrays)
+    except KeyError as e:
+        raise InputError(f"{state.path} holds no {type(method).__name__} state (it lacks {e}); was it saved by "
+                         "another method or optimizer?") from None
     return method
 
 
 def evaluate(policy, arena, episodes=100):
     """The policy's scores on `episodes` fixed evaluation episodes (seeds from `EVALUATION_SEED` on, which no
     training generation draws): an `Episodes` of one member."""
+    if int(episodes) < 1:
+        raise InputError(f"an evaluation needs at least one episode; got {episodes}")
     seeds = np.arange(EVALUATION_SEED, EVALUATION_SEED + int(episodes))
     return arena.play(policy, flat_weights(policy)[None], seeds)
 
@@ -497,11 +532,14 @@ def policy_for(environment):
 def play(policy, episodes=1, seed=EVALUATION_SEED, max_steps=10_000, gif=None, fps=30):
     """Play `episodes` episodes one after another (seeds `seed`, `seed + 1`, ...); returns each one's score
     (the environment's `info["score"]` where it has one, else the return). `gif`: a path where the first
-    episode is written as an animated GIF (rendered off-screen)."""
+    episode is written as an animated GIF (rendered off-screen; its first `GIF_FRAMES` frames, at most
+    `GIF_WIDTH` pixels wide, so a long episode does not fill the memory)."""
     import os
 
     if int(episodes) < 1:
         raise InputError(f"episodes must be at least 1; got {episodes}")
+    if int(max_steps) < 1:
+        raise InputError(f"max_steps must be at least 1; got {max_steps}")
     if gif is not None:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders without a screen
     scores, frames = [], []
@@ -511,8 +549,8 @@ def play(policy, episodes=1, seed=EVALUATION_SEED, max_steps=10_000, gif=None, f
             observation, _ = env.reset(seed=int(seed) + episode)
             total, score, done, steps = 0.0, 0.0, False, 0
             while not done:
-                if gif is not None and episode == 0:
-                    frames.append(env.render())
+                if gif is not None and episode == 0 and len(frames) < GIF_FRAMES:
+                    frames.append(_gif_frame(env.render()))
                 observation, reward, terminated, truncated, info = env.step(policy.act(observation))
                 total += reward
                 steps += 1
@@ -522,8 +560,17 @@ def play(policy, episodes=1, seed=EVALUATION_SEED, max_steps=10_000, gif=None, f
     finally:
         env.close()
     if gif is not None:
-        from PIL import Image
-
-        images = [Image.fromarray(frame) for frame in frames]
-        images[0].save(gif, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
     return scores
+
+
+GIF_FRAMES, GIF_WIDTH = 900, 320  # 30 seconds at 30 frames a second
+
+
+def _gif_frame(pixels):
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    if image.width > GIF_WIDTH:
+        image = image.resize((GIF_WIDTH, round(image.height * GIF_WIDTH / image.width)), Image.BILINEAR)
+    return image
